@@ -1,0 +1,117 @@
+"""Shared vocabulary: enums for tasks, kinds and modalities, and the frozen Schema.
+
+The Schema is what a run learns about its data before any model sees it. It travels with every
+artifact (as JSON) so that new data can be validated against it long after training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["ColumnInfo", "ColumnKind", "Kind", "Modality", "Schema", "Task"]
+
+
+class Task(StrEnum):
+    BINARY = "binary"
+    MULTICLASS = "multiclass"
+    REGRESSION = "regression"
+
+    @property
+    def is_classification(self) -> bool:
+        return self is not Task.REGRESSION
+
+
+class Kind(StrEnum):
+    """Model family: classical machine learning or deep learning."""
+
+    ML = "ml"
+    DL = "dl"
+
+
+class Modality(StrEnum):
+    TABULAR = "tabular"
+    TEXT = "text"
+    IMAGE = "image"
+    AUDIO = "audio"
+    SERIES = "series"
+
+
+class ColumnKind(StrEnum):
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    TEXT = "text"
+    DROPPED = "dropped"
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """What was inferred about one input column."""
+
+    name: str
+    kind: ColumnKind
+    dtype: str
+    n_unique: int
+    missing_fraction: float
+    reason: str = ""  # why this kind was chosen, or why the column is dropped
+
+    @property
+    def used(self) -> bool:
+        return self.kind is not ColumnKind.DROPPED
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The inferred layout of a dataset: target, task, and the kind of every column."""
+
+    target: str
+    task: Task
+    columns: tuple[ColumnInfo, ...]
+    classes: tuple[Any, ...] | None = None  # sorted class labels for classification
+    modality: Modality = Modality.TABULAR
+    n_rows: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)  # warnings shown to the user
+
+    def of_kind(self, kind: ColumnKind) -> list[str]:
+        return [c.name for c in self.columns if c.kind is kind]
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Input columns a model uses, in the order the data had them."""
+        return [c.name for c in self.columns if c.used]
+
+    @property
+    def dropped(self) -> list[ColumnInfo]:
+        return [c for c in self.columns if not c.used]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes) if self.classes is not None else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.classes is not None:
+            data["classes"] = [_to_json_scalar(c) for c in self.classes]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Schema:
+        columns = tuple(ColumnInfo(**{**c, "kind": ColumnKind(c["kind"])}) for c in data["columns"])
+        classes = data.get("classes")
+        return cls(
+            target=data["target"],
+            task=Task(data["task"]),
+            columns=columns,
+            classes=tuple(classes) if classes is not None else None,
+            modality=Modality(data.get("modality", Modality.TABULAR)),
+            n_rows=int(data.get("n_rows", 0)),
+            notes=tuple(data.get("notes", ())),
+        )
+
+
+def _to_json_scalar(value: Any) -> Any:
+    """numpy scalars to plain Python, so class labels survive a JSON round trip."""
+    return value.item() if hasattr(value, "item") else value
