@@ -1,0 +1,409 @@
+"""Infer the task and the kind of every column, and clean what the models cannot take as is.
+
+``infer_schema`` checks the target, drops rows without a target, infers (or validates) the task,
+and gives every other column a :class:`~mlvsdl.types.ColumnKind` with a short reason. Columns a
+model should not see (constant, empty, identifier-like) are kept in the Schema as DROPPED, so the
+user can see why. Expensive checks (date parsing, word counts) run on a seeded sample.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlvsdl.data.load import normalize_columns
+from mlvsdl.errors import ConfigError, DataError, TargetError
+from mlvsdl.types import ColumnInfo, ColumnKind, Schema, Task
+
+__all__ = ["infer_schema"]
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_SIZE = 2000  # values per column for the expensive checks
+RANDOM_STATE = 0
+MAX_CLASSES_GUESSED = 20  # an integer target with more distinct values is a regression
+_TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})  # as TableCleaner reads booleans
+_FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DATE_LIKE = re.compile(
+    rf"\d{{1,4}}[-/.]\d{{1,2}}[-/.]\d{{1,4}}|\d{{4}}-\d{{2}}(?!\d)|\d{{1,2}}:\d{{2}}"
+    rf"|{_MONTH},?\s+\d|\d\s+{_MONTH}",
+    re.IGNORECASE,
+)
+_ID_NAME = re.compile(r"(?:^|[^a-z0-9])(?:id|uuid|guid|key|idx|index)$|^unnamed: ?\d+$", re.I)
+_CAMEL_ID = re.compile(r"(?:^|[a-z0-9])(?:ID|Id)$")
+
+
+def infer_schema(
+    df: pd.DataFrame, target: str, task: Task | str | None = None
+) -> tuple[pd.DataFrame, Schema]:
+    """Validate ``df`` for predicting ``target`` and infer its Schema.
+
+    Returns the cleaned frame (rows with a missing target dropped, index reset, mixed-type
+    columns made numeric) and the Schema, whose ``notes`` are the warnings (also logged).
+
+    Raises:
+        TargetError: the target is unknown, empty, or unusable for the task.
+        ConfigError: ``task`` is not a known task.
+        DataError: the frame has no rows, or no usable input column.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}; load it first.")
+    frame, notes = normalize_columns(df.copy(deep=False), "the table")
+    target = str(target)
+    if len(frame) == 0:
+        raise DataError("the table has no rows; give a table with data rows.")
+    requested = _parse_task(task)
+    _check_target_name(frame, target)
+    frame, dropped_note = _drop_missing_target(frame, target)
+    notes += dropped_note
+    y, chosen, classes, target_notes = _resolve_task(frame[target], target, requested)
+    frame[target] = y
+    notes += target_notes
+    columns = []
+    for name in frame.columns:
+        if name == target:
+            continue
+        info, converted, column_notes = _infer_column(name, frame[name])
+        if converted is not None:
+            frame[name] = converted
+        columns.append(info)
+        notes += column_notes
+    _check_usable(columns, target)
+    for note in notes:
+        logger.warning(note)
+    schema = Schema(
+        target=target,
+        task=chosen,
+        columns=tuple(columns),
+        classes=classes,
+        n_rows=len(frame),
+        notes=tuple(notes),
+    )
+    return frame, schema
+
+
+# --- target and task ------------------------------------------------------------------------
+
+
+def _parse_task(task: Task | str | None) -> Task | None:
+    if task is None or isinstance(task, Task):
+        return task
+    try:
+        return Task(str(task).strip().lower())
+    except ValueError:
+        choices = ", ".join(t.value for t in Task)
+        raise ConfigError(f"unknown task {task!r}; use one of {choices}.") from None
+
+
+def _check_target_name(frame: pd.DataFrame, target: str) -> None:
+    if target in frame.columns:
+        return
+    names = [str(c) for c in frame.columns]
+    lowered = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(target.lower(), list(lowered), n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(repr(lowered[c]) for c in close)}? " if close else ""
+    shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+    raise TargetError(
+        f"target column {target!r} not found; {hint}The table has {len(names)} columns "
+        f"({shown}); pass one of them as the target."
+    )
+
+
+def _drop_missing_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, list[str]]:
+    y = frame[target]
+    missing = y.isna().to_numpy(dtype=bool, copy=True)
+    if _is_textual(y):
+        missing |= y.astype(str).str.strip().eq("").to_numpy(dtype=bool, na_value=False)
+    elif pd.api.types.is_float_dtype(y):
+        missing |= np.isinf(y.to_numpy(dtype="float64", na_value=np.nan))
+    n_missing = int(missing.sum())
+    if n_missing == len(frame):
+        raise TargetError(
+            f"target column {target!r} has no values (all {n_missing} rows are missing); "
+            "choose a column that holds the values to predict."
+        )
+    if n_missing == 0:
+        return frame, []
+    note = (
+        f"dropped {n_missing} of {len(frame)} rows whose target {target!r} is missing; fill "
+        "the target in those rows to use them."
+    )
+    return frame.loc[~missing].reset_index(drop=True), [note]
+
+
+def _resolve_task(
+    y: pd.Series, target: str, requested: Task | None
+) -> tuple[pd.Series, Task, tuple[Any, ...] | None, list[str]]:
+    """Choose (or check) the task; return the target, task, sorted classes and notes."""
+    notes: list[str] = []
+    numeric = _numeric_target(y)
+    if numeric is not None and not pd.api.types.is_numeric_dtype(y):
+        notes.append(f"target {target!r} holds numbers written as text; read them as numbers.")
+        y = numeric
+    n_unique = int(y.nunique())
+    if n_unique < 2:
+        raise TargetError(
+            f"target {target!r} has only one distinct value ({_first(y)!r}) in {len(y)} rows, "
+            "so there are fewer than two classes to learn; choose another target column or add "
+            "rows with other values."
+        )
+    task = requested or _guess_task(y, numeric, n_unique)
+    if task is Task.REGRESSION:
+        if numeric is None or pd.api.types.is_bool_dtype(y):
+            raise TargetError(
+                f"target {target!r} holds non-numeric values (e.g. {_first(y)!r}), so it cannot "
+                "be a regression target; use --task binary or --task multiclass, or choose a "
+                "numeric column."
+            )
+        return y, task, None, notes
+    if task is Task.BINARY and n_unique > 2:
+        raise TargetError(
+            f"target {target!r} has {n_unique} classes, but a binary task needs exactly two; "
+            "use --task multiclass."
+        )
+    if n_unique > 100:
+        notes.append(
+            f"target {target!r} has {n_unique} classes; if it is a quantity rather than a "
+            "label, pass --task regression."
+        )
+    if numeric is not None and pd.api.types.is_float_dtype(y) and _is_integral(y):
+        y = y.astype("int64")  # 0.0/1.0 labels (float only because of dropped blanks) -> 0/1
+    return y, task, _sorted_classes(y), notes
+
+
+def _guess_task(y: pd.Series, numeric: pd.Series | None, n_unique: int) -> Task:
+    if n_unique == 2:
+        return Task.BINARY
+    if numeric is None or pd.api.types.is_bool_dtype(y):
+        return Task.MULTICLASS
+    few = n_unique <= MAX_CLASSES_GUESSED and n_unique * 5 <= len(y)
+    return Task.MULTICLASS if few and _is_integral(numeric) else Task.REGRESSION
+
+
+def _numeric_target(y: pd.Series) -> pd.Series | None:
+    """The target as numbers when every value is a number (bool counts), else None."""
+    if pd.api.types.is_numeric_dtype(y):
+        return y
+    if not _is_textual(y) or isinstance(y.dtype, pd.CategoricalDtype):
+        return None
+    numbers = pd.to_numeric(y.astype(str), errors="coerce")
+    if not numbers.notna().all():
+        return None
+    return numbers.astype("int64") if _is_integral(numbers) else numbers
+
+
+def _sorted_classes(y: pd.Series) -> tuple[Any, ...]:
+    values = y.drop_duplicates().tolist()
+    try:
+        return tuple(sorted(values))
+    except TypeError:  # mixed types, e.g. 1 and "a"
+        return tuple(sorted(values, key=lambda v: (type(v).__name__, str(v))))
+
+
+# --- input columns --------------------------------------------------------------------------
+
+
+def _infer_column(name: str, col: pd.Series) -> tuple[ColumnInfo, pd.Series | None, list[str]]:
+    """The column's kind, a converted column when its values change, and any warnings."""
+    values = col.dropna()
+    if values.empty:
+        return _info(name, col, ColumnKind.DROPPED, "entirely missing", 0), None, []
+    if pd.api.types.is_timedelta64_dtype(col):
+        seconds = col.dt.total_seconds()
+        note = f"column {name!r}: durations read as seconds."
+        return _numeric_info(name, seconds, "durations in seconds"), seconds, [note]
+    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
+        kind = ColumnKind.BOOLEAN if pd.api.types.is_bool_dtype(col) else ColumnKind.DATETIME
+        n_unique = int(values.nunique())
+        if n_unique == 1:
+            return _info(name, col, ColumnKind.DROPPED, _constant(values), 1), None, []
+        return _info(name, col, kind, f"{col.dtype} values", n_unique), None, []
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_complex_dtype(col):
+        return _numeric_info(name, col, f"numbers ({col.dtype})"), None, []
+    if _is_textual(col):
+        return _infer_text_column(name, col, values)
+    reason = f"unsupported type {col.dtype}; convert it to numbers, text or dates to use it"
+    return _info(name, col, ColumnKind.DROPPED, reason, -1), None, []
+
+
+def _infer_text_column(
+    name: str, col: pd.Series, values: pd.Series
+) -> tuple[ColumnInfo, pd.Series | None, list[str]]:
+    sample = _sample(values)
+    if pd.api.types.is_object_dtype(col.dtype) and sample.map(_is_nested).any():
+        reason = "nested values (lists or objects); flatten them into columns to use them"
+        return _info(name, col, ColumnKind.DROPPED, reason, -1), None, []
+    text = sample.astype(str).str.strip()
+    if text.nunique() <= 4:  # few values in the sample: the exact checks are cheap
+        n_unique = int(values.nunique())
+        if n_unique == 1:
+            return _info(name, col, ColumnKind.DROPPED, _constant(values), 1), None, []
+        if n_unique <= 4 and _is_boolean_text(values):
+            pair = "/".join(sorted(map(str, values.unique())))
+            reason = f"two values: {pair}"
+            return _info(name, col, ColumnKind.BOOLEAN, reason, n_unique), None, []
+    if pd.to_numeric(text, errors="coerce").notna().mean() >= 0.9:
+        return _coerce_numeric(name, col, values)
+    n_unique = int(values.nunique())
+    if _looks_like_dates(text):
+        reason = f"dates, e.g. {text.iloc[0]!r}"
+        return _info(name, col, ColumnKind.DATETIME, reason, n_unique), None, []
+    kind, reason = _text_kind(name, text, n_unique, len(values), len(col))
+    return _info(name, col, kind, reason, n_unique), None, []
+
+
+def _text_kind(
+    name: str, text: pd.Series, n_unique: int, n_values: int, n_rows: int
+) -> tuple[ColumnKind, str]:
+    """Free text, a categorical, or an identifier-like column to drop."""
+    words = float(text.str.split().str.len().mean())
+    chars = float(text.str.len().mean())
+    unique_ratio = n_unique / n_values
+    if words >= 4 and (n_unique > 200 or unique_ratio > 0.1):
+        return ColumnKind.TEXT, f"free text, {words:.1f} words per value on average"
+    if unique_ratio > 0.5 and n_unique >= 10 and chars >= 20 and words >= 3:
+        return ColumnKind.TEXT, f"free text: mostly unique values of {chars:.0f} characters"
+    if n_unique == n_rows and (n_rows >= 10 or _is_id_name(name)):
+        return ColumnKind.DROPPED, "identifier-like: a different value in every row"
+    if unique_ratio > 0.5 and n_unique >= 20:
+        return (
+            ColumnKind.DROPPED,
+            f"identifier-like: {n_unique} distinct short values in {n_values} rows "
+            f"({unique_ratio:.0%} unique)",
+        )
+    return ColumnKind.CATEGORICAL, f"{n_unique} categories"
+
+
+def _coerce_numeric(
+    name: str, col: pd.Series, values: pd.Series
+) -> tuple[ColumnInfo, pd.Series, list[str]]:
+    """Mostly-numeric text -> float64; the values that are not numbers become missing."""
+    numbers = pd.to_numeric(values.astype(str), errors="coerce")  # spaces around are fine
+    bad = values[numbers.isna()]
+    converted = numbers.reindex(col.index).astype("float64")
+    if bad.empty:
+        return _numeric_info(name, converted, "numbers written as text"), converted, []
+    examples = ", ".join(repr(v) for v in bad.drop_duplicates().head(3).tolist())
+    note = (
+        f"column {name!r}: {len(bad)} non-numeric value(s) (e.g. {examples}) set to missing; "
+        "the column is numeric. Fix those values in the data if they mean something."
+    )
+    reason = f"numbers; {len(bad)} non-numeric value(s) set to missing"
+    return _numeric_info(name, converted, reason), converted, [note]
+
+
+def _numeric_info(name: str, col: pd.Series, reason: str) -> ColumnInfo:
+    values = col.dropna()
+    if values.empty:
+        return _info(name, col, ColumnKind.DROPPED, "entirely missing", 0)
+    if values.min() == values.max():
+        return _info(name, col, ColumnKind.DROPPED, _constant(values), 1)
+    n_unique = len(values) - int(values.duplicated().sum())  # faster than nunique on floats
+    why = ""
+    if n_unique == len(col) and _is_integral(values):
+        if values.is_monotonic_increasing or values.is_monotonic_decreasing:
+            why = "identifier-like: a different whole number in every row, in order"
+        elif _is_id_name(name):
+            why = "identifier-like: a different whole number in every row, named like an id"
+    elif n_unique >= 0.95 * len(col) and _is_id_name(name) and _is_integral(values):
+        why = f"identifier-like: named like an id, {n_unique / len(col):.0%} distinct numbers"
+    if why:
+        return _info(name, col, ColumnKind.DROPPED, why, n_unique)
+    return _info(name, col, ColumnKind.NUMERIC, reason, n_unique)
+
+
+def _info(name: str, col: pd.Series, kind: ColumnKind, reason: str, n_unique: int) -> ColumnInfo:
+    missing = float(col.isna().mean()) if len(col) else 0.0
+    return ColumnInfo(
+        name=name,
+        kind=kind,
+        dtype=str(col.dtype),
+        n_unique=n_unique,
+        missing_fraction=round(missing, 6),
+        reason=reason,
+    )
+
+
+def _check_usable(columns: list[ColumnInfo], target: str) -> None:
+    if any(c.used for c in columns):
+        return
+    if not columns:
+        raise DataError(
+            f"the table has no input columns besides the target {target!r}; add the columns "
+            "to predict it from."
+        )
+    why = "; ".join(f"{c.name!r}: {c.reason}" for c in columns[:5])
+    raise DataError(
+        f"no usable input column: every column besides the target {target!r} was dropped "
+        f"({why}); add informative columns."
+    )
+
+
+# --- small predicates -----------------------------------------------------------------------
+
+
+def _sample(values: pd.Series) -> pd.Series:
+    if len(values) <= SAMPLE_SIZE:
+        return values
+    rng = np.random.default_rng(RANDOM_STATE)
+    return values.iloc[np.sort(rng.choice(len(values), SAMPLE_SIZE, replace=False))]
+
+
+def _is_textual(col: pd.Series) -> bool:
+    dtype = col.dtype
+    return (
+        pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or isinstance(dtype, pd.CategoricalDtype)
+    )
+
+
+def _is_nested(value: Any) -> bool:
+    return isinstance(value, list | dict | tuple | set)
+
+
+def _is_boolean_text(values: pd.Series) -> bool:
+    tokens = {str(v).strip().lower() for v in values.unique()}
+    return len(tokens) == 2 and len(tokens & _TRUE) == 1 and len(tokens & _FALSE) == 1
+
+
+def _looks_like_dates(text: pd.Series) -> bool:
+    """>= 95% of the sample looks like dates and parses as dates."""
+    if text.str.contains(_DATE_LIKE).mean() < 0.95:
+        return False
+    try:
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return bool(parsed.notna().mean() >= 0.95)
+
+
+def _is_integral(values: pd.Series) -> bool:
+    if pd.api.types.is_integer_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return True
+    if not pd.api.types.is_float_dtype(values):
+        return False
+    array = values.dropna().to_numpy(dtype="float64")
+    return all(  # the head first: most float columns fail there, fast
+        bool(np.isfinite(part).all() and np.equal(np.mod(part, 1), 0).all())
+        for part in (array[:1000], array[1000:])
+    )
+
+
+def _is_id_name(name: str) -> bool:
+    return bool(_ID_NAME.search(name.strip()) or _CAMEL_ID.search(name.strip()))
+
+
+def _constant(values: pd.Series) -> str:
+    return f"constant: every value is {_first(values)!r}"
+
+
+def _first(values: pd.Series) -> Any:
+    """The first non-missing value as a plain Python object (1.5, not np.float64(1.5))."""
+    return values.dropna().iloc[:1].tolist()[0]
