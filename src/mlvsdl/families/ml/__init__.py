@@ -1,0 +1,176 @@
+"""Classical machine-learning families for tables.
+
+Each family is one ``register(Family(...))`` call plus a factory that wraps a scikit-learn or
+LightGBM estimator in the shared cleaning step and the encoder that suits it: one-hot and scaling
+for linear, distance and Bayes models; ordinal codes for trees.
+"""
+
+from __future__ import annotations
+
+import os
+
+from lightgbm import LGBMClassifier, LGBMRegressor
+from sklearn.base import BaseEstimator
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.naive_bayes import GaussianNB
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from mlvsdl.families.base import Family
+from mlvsdl.families.registry import register
+from mlvsdl.features.tabular import linear_encoder, ordinal_encoder, table_cleaner
+from mlvsdl.types import Kind, Modality, Schema, Task
+
+ALL_TASKS = frozenset(Task)
+CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
+TABULAR = frozenset({Modality.TABULAR})
+N_JOBS = max(1, os.cpu_count() or 1)
+
+
+def _pipeline(schema: Schema, encoder: BaseEstimator | None, model: BaseEstimator) -> Pipeline:
+    steps = [("clean", table_cleaner(schema))]
+    if encoder is not None:
+        steps.append(("encode", encoder))
+    return Pipeline([*steps, ("model", model)])
+
+
+def _dummy(schema: Schema, seed: int) -> Pipeline:
+    if schema.task.is_classification:
+        model = DummyClassifier(strategy="prior", random_state=seed)
+    else:
+        model = DummyRegressor(strategy="mean")
+    return _pipeline(schema, None, model)
+
+
+def _linear(schema: Schema, seed: int) -> Pipeline:
+    if schema.task.is_classification:
+        model = LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
+    else:
+        model = Ridge(alpha=1.0, random_state=seed)
+    return _pipeline(schema, linear_encoder(schema), model)
+
+
+def _knn(schema: Schema, seed: int) -> Pipeline:
+    cls = KNeighborsClassifier if schema.task.is_classification else KNeighborsRegressor
+    return _pipeline(schema, linear_encoder(schema), cls(n_neighbors=15, weights="distance"))
+
+
+def _naive_bayes(schema: Schema, seed: int) -> Pipeline:
+    return _pipeline(schema, linear_encoder(schema, dense=True), GaussianNB())
+
+
+def _decision_tree(schema: Schema, seed: int) -> Pipeline:
+    cls = DecisionTreeClassifier if schema.task.is_classification else DecisionTreeRegressor
+    model = cls(min_samples_leaf=5, max_depth=12, random_state=seed)
+    return _pipeline(schema, ordinal_encoder(schema), model)
+
+
+def _random_forest(schema: Schema, seed: int) -> Pipeline:
+    cls = RandomForestClassifier if schema.task.is_classification else RandomForestRegressor
+    # One thread: a forest predicting on several threads adds tree outputs in a varying order,
+    # so its probabilities (and scores) would change in the last bits from call to call.
+    model = cls(
+        n_estimators=150, min_samples_leaf=2, max_features="sqrt", n_jobs=1, random_state=seed
+    )
+    return _pipeline(schema, ordinal_encoder(schema), model)
+
+
+def _lgbm(schema: Schema, seed: int) -> Pipeline:
+    cls = LGBMClassifier if schema.task.is_classification else LGBMRegressor
+    model = cls(
+        n_estimators=300,
+        learning_rate=0.05,
+        num_leaves=31,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        random_state=seed,
+        n_jobs=N_JOBS,
+        verbose=-1,
+    )
+    return _pipeline(schema, ordinal_encoder(schema), model)
+
+
+for _family in (
+    Family(
+        "dummy",
+        "Dummy baseline",
+        Kind.ML,
+        ALL_TASKS,
+        TABULAR,
+        _dummy,
+        relative_cost=0.01,
+        interpretable=True,
+        description="Predicts the class prior or the mean; the score every model must beat.",
+    ),
+    Family(
+        "linear",
+        "Linear (logistic / ridge)",
+        Kind.ML,
+        ALL_TASKS,
+        TABULAR,
+        _linear,
+        relative_cost=1.0,
+        interpretable=True,
+        description="Logistic regression or ridge on one-hot and standardized inputs.",
+    ),
+    Family(
+        "naive_bayes",
+        "Gaussian naive Bayes",
+        Kind.ML,
+        CLASSIFICATION,
+        TABULAR,
+        _naive_bayes,
+        relative_cost=0.3,
+        max_train_rows=500_000,
+        interpretable=True,
+        description="Per-class Gaussian likelihoods with independent features.",
+    ),
+    Family(
+        "decision_tree",
+        "Decision tree",
+        Kind.ML,
+        ALL_TASKS,
+        TABULAR,
+        _decision_tree,
+        relative_cost=1.0,
+        interpretable=True,
+        description="One depth-limited CART tree on ordinal-coded inputs.",
+    ),
+    Family(
+        "lgbm",
+        "LightGBM",
+        Kind.ML,
+        ALL_TASKS,
+        TABULAR,
+        _lgbm,
+        relative_cost=3.0,
+        description="Gradient-boosted trees (300 rounds, 31 leaves).",
+    ),
+    Family(
+        "knn",
+        "k-nearest neighbours",
+        Kind.ML,
+        ALL_TASKS,
+        TABULAR,
+        _knn,
+        relative_cost=4.0,
+        max_train_rows=50_000,
+        description="Distance-weighted vote of the 15 nearest rows in standardized space.",
+    ),
+    Family(
+        "random_forest",
+        "Random forest",
+        Kind.ML,
+        ALL_TASKS,
+        TABULAR,
+        _random_forest,
+        relative_cost=8.0,
+        max_train_rows=300_000,
+        description="150 bagged trees with random feature subsets.",
+    ),
+):
+    register(_family)
