@@ -1,0 +1,415 @@
+"""Networks for tables and their scikit-learn estimators.
+
+Input is the float matrix :func:`mlvsdl.features.tabular.network_encoder` outputs: standardized
+numeric columns first, then the last ``n_categorical`` columns holding integer category codes
+(-1: missing or unseen). Each categorical column gets an embedding; index 0 is reserved for
+unknown codes (index = code + 1).
+
+Two architectures, both small ``nn.Module``s driven by :class:`TabularNetConfig`:
+
+* ``mlp``: ``[Linear -> Norm -> ReLU -> Dropout] x n_layers -> Linear``;
+* ``resmlp``: the tabular ResNet of Gorishniy et al. (2021), "Revisiting Deep Learning Models for
+  Tabular Data": ``Linear -> [x + Dropout(Linear(Dropout(ReLU(Linear(Norm(x))))))] x n_layers ->
+  Norm -> ReLU -> Linear``.
+
+:class:`TabularNetClassifier` and :class:`TabularNetRegressor` wrap them for scikit-learn and train
+with :func:`mlvsdl.families.dl.trainer.fit_module`. Their pickled state holds only plain Python
+values and numpy arrays (module config as a dict, weights as arrays), so ``skops.io`` can store
+them without trusting any torch type.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import Tensor, nn
+
+from mlvsdl.errors import ConfigError, DataError, TargetError
+from mlvsdl.families.dl.trainer import (
+    TrainConfig,
+    fit_module,
+    predict_module,
+    resolve_device,
+    seeded,
+)
+
+__all__ = [
+    "MLP",
+    "CategoricalEmbedding",
+    "ResMLP",
+    "ResidualBlock",
+    "TabularNetClassifier",
+    "TabularNetConfig",
+    "TabularNetRegressor",
+    "build_tabular_net",
+    "embedding_dim",
+]
+
+logger = logging.getLogger(__name__)
+
+ARCHS = ("mlp", "resmlp")
+NORMS = ("batch", "layer")
+PREDICT_BATCH_SIZE = 8192
+
+
+@dataclass(frozen=True)
+class TabularNetConfig:
+    """Shape of a tabular network; everything needed to rebuild it before loading weights."""
+
+    n_numeric: int
+    cardinalities: tuple[int, ...]  # embedding rows per categorical column, index 0 = unknown
+    n_outputs: int
+    arch: str = "mlp"  # "mlp" | "resmlp"
+    hidden_dim: int = 256
+    n_layers: int = 3
+    dropout: float = 0.1
+    norm: str = "batch"  # "batch" | "layer"
+    hidden_factor: float = 2.0  # resmlp: inner width of a block = hidden_factor * hidden_dim
+
+
+def embedding_dim(cardinality: int, max_dim: int = 32) -> int:
+    """Width of a categorical embedding (the fastai rule of thumb, capped at ``max_dim``)."""
+    return int(min(max_dim, max(2, round(1.6 * cardinality**0.56))))
+
+
+def _norm(kind: str, dim: int) -> nn.Module:
+    return nn.BatchNorm1d(dim) if kind == "batch" else nn.LayerNorm(dim)
+
+
+class CategoricalEmbedding(nn.Module):
+    """Standardized numerics concatenated with one embedding per categorical column."""
+
+    def __init__(self, n_numeric: int, cardinalities: tuple[int, ...]) -> None:
+        super().__init__()
+        self.embeddings = nn.ModuleList(nn.Embedding(c, embedding_dim(c)) for c in cardinalities)
+        self.out_dim = n_numeric + sum(e.embedding_dim for e in self.embeddings)
+
+    def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
+        # x_num: (B, n_numeric) float, x_cat: (B, n_categorical) long -> (B, out_dim)
+        parts = [x_num, *(emb(x_cat[:, i]) for i, emb in enumerate(self.embeddings))]
+        return torch.cat(parts, dim=1)
+
+
+class MLP(nn.Module):
+    """``[Linear -> Norm -> ReLU -> Dropout] x n_layers -> Linear``."""
+
+    def __init__(self, config: TabularNetConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.inputs = CategoricalEmbedding(config.n_numeric, config.cardinalities)
+        layers: list[nn.Module] = []
+        width = self.inputs.out_dim
+        for _ in range(config.n_layers):
+            layers += [nn.Linear(width, config.hidden_dim), _norm(config.norm, config.hidden_dim)]
+            layers += [nn.ReLU(), nn.Dropout(config.dropout)]
+            width = config.hidden_dim
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(width, config.n_outputs)
+
+    def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
+        x = self.inputs(x_num, x_cat)  # (B, in_dim)
+        x = self.body(x)  # (B, hidden_dim)
+        return self.head(x)  # (B, n_outputs)
+
+
+class ResidualBlock(nn.Module):
+    """``x + Dropout(Linear(Dropout(ReLU(Linear(Norm(x))))))``, as in Gorishniy et al. 2021."""
+
+    def __init__(self, dim: int, inner_dim: int, dropout: float, norm: str) -> None:
+        super().__init__()
+        self.norm = _norm(norm, dim)
+        self.up = nn.Linear(dim, inner_dim)
+        self.down = nn.Linear(inner_dim, dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        # x: (B, dim)
+        h = self.dropout(torch.relu(self.up(self.norm(x))))  # (B, inner_dim)
+        return x + self.dropout(self.down(h))  # (B, dim)
+
+
+class ResMLP(nn.Module):
+    """``Linear -> ResidualBlock x n_layers -> Norm -> ReLU -> Linear``."""
+
+    def __init__(self, config: TabularNetConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.inputs = CategoricalEmbedding(config.n_numeric, config.cardinalities)
+        dim = config.hidden_dim
+        inner = max(1, round(config.hidden_factor * dim))
+        self.stem = nn.Linear(self.inputs.out_dim, dim)
+        self.blocks = nn.Sequential(
+            *(
+                ResidualBlock(dim, inner, config.dropout, config.norm)
+                for _ in range(config.n_layers)
+            )
+        )
+        self.head = nn.Sequential(
+            _norm(config.norm, dim), nn.ReLU(), nn.Linear(dim, config.n_outputs)
+        )
+
+    def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
+        x = self.stem(self.inputs(x_num, x_cat))  # (B, hidden_dim)
+        x = self.blocks(x)  # (B, hidden_dim)
+        return self.head(x)  # (B, n_outputs)
+
+
+def build_tabular_net(config: TabularNetConfig) -> nn.Module:
+    """The network ``config.arch`` names, freshly initialized (seed torch before calling)."""
+    if config.arch not in ARCHS or config.norm not in NORMS:
+        raise ConfigError(
+            f"unknown arch {config.arch!r} or norm {config.norm!r}; expected arch in {ARCHS} "
+            f"and norm in {NORMS}."
+        )
+    return MLP(config) if config.arch == "mlp" else ResMLP(config)
+
+
+class _BaseTabularNet(BaseEstimator):
+    """Shared fit/predict/serialization; subclasses supply the target handling and the loss.
+
+    Template methods: ``_encode_target(y) -> (targets, n_outputs, stratify)`` and ``_loss()``.
+    """
+
+    def __init__(
+        self,
+        *,
+        arch: str = "mlp",
+        hidden_dim: int = 256,
+        n_layers: int = 3,
+        dropout: float = 0.1,
+        n_categorical: int = 0,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-2,
+        batch_size: int = 256,
+        max_epochs: int = 100,
+        patience: int | None = 10,
+        validation_fraction: float | None = 0.1,
+        grad_clip: float | None = 1.0,
+        random_state: int | None = None,
+        device: str = "auto",
+        max_time_s: float | None = None,
+    ) -> None:
+        self.arch = arch
+        self.hidden_dim = hidden_dim
+        self.n_layers = n_layers
+        self.dropout = dropout
+        self.n_categorical = n_categorical
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.grad_clip = grad_clip
+        self.random_state = random_state
+        self.device = device
+        self.max_time_s = max_time_s
+
+    def _encode_target(self, y: np.ndarray) -> tuple[Tensor, int, np.ndarray | None]:
+        raise NotImplementedError
+
+    def _loss(self) -> nn.Module:
+        raise NotImplementedError
+
+    def fit(self, X: Any, y: Any) -> _BaseTabularNet:
+        """Learn embedding sizes from ``X``, then train with early stopping on a held-out part."""
+        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), y_numeric=False)
+        self._check_params(X)
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        train_config = self._train_config(seed)
+        targets, n_outputs, stratify = self._encode_target(y)
+        self.cardinalities_ = _cardinalities(X[:, X.shape[1] - self.n_categorical :])
+        x_num, x_cat = self._to_tensors(X)
+        config = TabularNetConfig(
+            n_numeric=x_num.shape[1],
+            cardinalities=self.cardinalities_,
+            n_outputs=n_outputs,
+            arch=self.arch,
+            hidden_dim=int(self.hidden_dim),
+            n_layers=int(self.n_layers),
+            dropout=self.dropout,
+        )
+        with seeded(seed):
+            module = build_tabular_net(config)
+        train, val = _split((x_num, x_cat, targets), self.validation_fraction, stratify, seed)
+        result = fit_module(module, self._loss(), train, val, train_config)
+        self.module_ = module
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        self.stop_reason_ = str(result.stop_reason)
+        self.n_params_ = result.n_params
+        self.device_ = result.device
+        return self
+
+    def _check_params(self, X: np.ndarray) -> None:
+        """Validate the network's parameters against ``X`` (the trainer checks its own)."""
+        checks = {
+            "arch": self.arch in ARCHS,
+            "hidden_dim": isinstance(self.hidden_dim, Integral) and self.hidden_dim >= 1,
+            "n_layers": isinstance(self.n_layers, Integral) and self.n_layers >= 1,
+            "dropout": 0 <= self.dropout < 1,
+            "n_categorical": isinstance(self.n_categorical, Integral)
+            and 0 <= self.n_categorical <= X.shape[1],
+            "validation_fraction": self.validation_fraction is None
+            or 0 <= self.validation_fraction < 1,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
+            raise ConfigError(
+                f"invalid parameter(s) {values}; expected arch in {ARCHS}, hidden_dim and "
+                f"n_layers >= 1, dropout and validation_fraction in [0, 1), n_categorical "
+                f"between 0 and the number of columns ({X.shape[1]})."
+            )
+        if X.shape[0] < 2:
+            raise DataError(f"a network needs at least 2 training rows, got {X.shape[0]}.")
+
+    def _train_config(self, seed: int) -> TrainConfig:
+        """The trainer's settings from this estimator's parameters (validated by TrainConfig)."""
+        return TrainConfig(
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            grad_clip=self.grad_clip,
+            seed=seed,
+            device=str(resolve_device(self.device)),
+            max_time_s=self.max_time_s,
+        )
+
+    def _to_tensors(self, X: np.ndarray) -> tuple[Tensor, Tensor]:
+        """Split ``X`` into numerics (float32) and embedding indices (0 = unknown)."""
+        n_num = X.shape[1] - int(self.n_categorical)
+        x_num = torch.from_numpy(np.ascontiguousarray(X[:, :n_num], dtype=np.float32))
+        codes = np.rint(X[:, n_num:]).astype(np.int64) + 1
+        sizes = np.asarray(self.cardinalities_, dtype=np.int64)
+        codes[(codes < 0) | (codes >= sizes)] = 0
+        return x_num, torch.from_numpy(codes)
+
+    def _forward(self, X: Any) -> Tensor:
+        """Raw network outputs for ``X`` on CPU."""
+        check_is_fitted(self, "module_")
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        return predict_module(self.module_, self._to_tensors(X), PREDICT_BATCH_SIZE)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Plain values only: the module becomes its config dict and numpy weights."""
+        state = dict(super().__getstate__())  # a copy: never strip the live object
+        module = state.pop("module_", None)
+        if module is not None:
+            state["module_config_"] = asdict(module.config)
+            weights = module.state_dict()
+            state["module_weights_"] = {k: v.detach().cpu().numpy() for k, v in weights.items()}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuild the module on CPU from its config and weights."""
+        state = dict(state)
+        config = state.pop("module_config_", None)
+        weights = state.pop("module_weights_", None)
+        super().__setstate__(state)
+        if config is not None and weights is not None:
+            config["cardinalities"] = tuple(config["cardinalities"])
+            module = build_tabular_net(TabularNetConfig(**config))
+            module.load_state_dict({k: torch.as_tensor(np.array(v)) for k, v in weights.items()})
+            self.module_ = module.eval()
+            self.device_ = "cpu"
+
+
+class TabularNetClassifier(ClassifierMixin, _BaseTabularNet):
+    """Network classifier on encoded tables; any label type, cross-entropy loss.
+
+    Learned attributes: ``classes_``, ``module_``, ``history_``, ``best_epoch_``,
+    ``stop_reason_``, ``n_params_``, ``n_features_in_``, ``device_``, ``cardinalities_``.
+    """
+
+    def _encode_target(self, y: np.ndarray) -> tuple[Tensor, int, np.ndarray | None]:
+        check_classification_targets(y)
+        self.classes_, indices = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise TargetError(
+                f"the target has a single class {self.classes_.tolist()}; a classifier needs at "
+                "least two, check the target column or the rows selected."
+            )
+        return torch.from_numpy(indices.astype(np.int64)), len(self.classes_), indices
+
+    def _loss(self) -> nn.Module:
+        return nn.CrossEntropyLoss()
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, one column per entry of ``classes_``."""
+        return torch.softmax(self._forward(X).double(), dim=1).numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        indices = self._forward(X).argmax(dim=1).numpy()
+        return self.classes_[indices]
+
+
+class TabularNetRegressor(RegressorMixin, _BaseTabularNet):
+    """Network regressor on encoded tables; the target is standardized internally, MSE loss.
+
+    Learned attributes: ``y_mean_``, ``y_scale_``, ``module_``, ``history_``, ``best_epoch_``,
+    ``stop_reason_``, ``n_params_``, ``n_features_in_``, ``device_``, ``cardinalities_``.
+    """
+
+    def _encode_target(self, y: np.ndarray) -> tuple[Tensor, int, np.ndarray | None]:
+        y = np.asarray(y, dtype=np.float64)
+        if not np.all(np.isfinite(y)):
+            raise TargetError("the regression target has NaN or infinite values; drop those rows.")
+        self.y_mean_ = float(y.mean())
+        std = float(y.std())
+        self.y_scale_ = std if std > 0 else 1.0
+        scaled = (y - self.y_mean_) / self.y_scale_
+        return torch.from_numpy(scaled.astype(np.float32)).unsqueeze(1), 1, None
+
+    def _loss(self) -> nn.Module:
+        return nn.MSELoss()
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions in the target's original units."""
+        scaled = self._forward(X)[:, 0].double().numpy()
+        return scaled * self.y_scale_ + self.y_mean_
+
+
+def _cardinalities(codes: np.ndarray) -> tuple[int, ...]:
+    """Embedding rows per code column: max code + 2 (index 0 is reserved for unknown)."""
+    if not np.array_equal(codes, np.rint(codes)) or (codes.size and codes.min() < -1):
+        raise DataError(
+            "the last n_categorical columns must hold integer category codes >= -1 (as "
+            "network_encoder outputs); check n_categorical and the column order."
+        )
+    return tuple(int(np.max(column, initial=-1)) + 2 for column in codes.T)
+
+
+def _split(
+    tensors: tuple[Tensor, ...], fraction: float | None, stratify: np.ndarray | None, seed: int
+) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...] | None]:
+    """Seeded train/validation split of ``tensors`` (stratified when ``stratify`` allows it)."""
+    n = len(tensors[0])
+    n_val = math.ceil((fraction or 0.0) * n)
+    if n_val < 1 or n - n_val < 2:
+        logger.info("no validation split (%d rows, fraction %s): no early stopping", n, fraction)
+        return tensors, None
+    if stratify is not None:
+        counts = np.bincount(stratify)
+        n_classes = len(counts)
+        if counts.min() < 2 or n_val < n_classes or n - n_val < n_classes:
+            logger.info("validation split not stratified: too few rows for some class")
+            stratify = None
+    train_idx, val_idx = train_test_split(
+        np.arange(n), test_size=n_val, random_state=seed, stratify=stratify
+    )
+    train_rows, val_rows = torch.from_numpy(train_idx), torch.from_numpy(val_idx)
+    return tuple(t[train_rows] for t in tensors), tuple(t[val_rows] for t in tensors)
