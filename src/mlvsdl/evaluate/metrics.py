@@ -1,0 +1,140 @@
+"""Metrics: one table of definitions, one function that scores a fitted model's predictions.
+
+Every metric is stored as is (RMSE in target units, log loss in nats);
+``Metric.greater_is_better`` says which way is up, so ranking never needs a negated score.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import exceptions as skm_exceptions
+from sklearn import metrics as skm
+
+from mlvsdl.errors import ConfigError
+from mlvsdl.types import Task
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["METRICS", "Metric", "default_metric", "get_metric", "score_predictions"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    title: str
+    tasks: frozenset[Task]
+    greater_is_better: bool
+    needs_proba: bool
+    fn: Callable[..., float]
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether score ``a`` is strictly better than ``b``."""
+        return a > b if self.greater_is_better else a < b
+
+
+CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
+REGRESSION = frozenset({Task.REGRESSION})
+
+
+def _roc_auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
+    if len(classes) == 2:
+        return float(skm.roc_auc_score(y == classes[1], proba[:, 1]))
+    return float(skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes))
+
+
+def _log_loss(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
+    return float(skm.log_loss(y, np.clip(proba, 1e-15, 1.0), labels=classes))
+
+
+def _rmse(y: np.ndarray, pred: np.ndarray) -> float:
+    return float(np.sqrt(skm.mean_squared_error(y, pred)))
+
+
+METRICS: dict[str, Metric] = {
+    m.key: m
+    for m in (
+        Metric("accuracy", "Accuracy", CLASSIFICATION, True, False, skm.accuracy_score),
+        Metric(
+            "balanced_accuracy",
+            "Balanced accuracy",
+            CLASSIFICATION,
+            True,
+            False,
+            skm.balanced_accuracy_score,
+        ),
+        Metric(
+            "f1_macro",
+            "Macro F1",
+            CLASSIFICATION,
+            True,
+            False,
+            lambda y, p: skm.f1_score(y, p, average="macro"),
+        ),
+        Metric("roc_auc", "ROC AUC", CLASSIFICATION, True, True, _roc_auc),
+        Metric("log_loss", "Log loss", CLASSIFICATION, False, True, _log_loss),
+        Metric("mcc", "MCC", CLASSIFICATION, True, False, skm.matthews_corrcoef),
+        Metric("rmse", "RMSE", REGRESSION, False, False, _rmse),
+        Metric("mae", "MAE", REGRESSION, False, False, skm.mean_absolute_error),
+        Metric("r2", "R²", REGRESSION, True, False, skm.r2_score),
+    )
+}
+
+_DEFAULTS = {Task.BINARY: "roc_auc", Task.MULTICLASS: "accuracy", Task.REGRESSION: "rmse"}
+
+
+def _undefined_as_nan(fn: Callable[..., float], *args: np.ndarray) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", skm_exceptions.UndefinedMetricWarning)
+        try:
+            return float(fn(*args))
+        except ValueError:
+            return float("nan")
+
+
+def default_metric(task: Task) -> Metric:
+    return METRICS[_DEFAULTS[task]]
+
+
+def get_metric(key: str | None, task: Task) -> Metric:
+    """The metric named ``key`` (or the task's default), checked against the task."""
+    if key is None:
+        return default_metric(task)
+    metric = METRICS.get(key)
+    valid = ", ".join(k for k, m in METRICS.items() if task in m.tasks)
+    if metric is None or task not in metric.tasks:
+        raise ConfigError(f"metric {key!r} does not apply to a {task} task; use one of: {valid}.")
+    return metric
+
+
+def score_predictions(
+    task: Task,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    proba: np.ndarray | None = None,
+    classes: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Every metric of ``task`` that can be computed from these predictions.
+
+    Probability metrics are skipped when ``proba`` is None or when they are undefined on these
+    rows (ROC AUC when the evaluation rows lack a class).
+    """
+    scores: dict[str, float] = {}
+    for key, metric in METRICS.items():
+        if task not in metric.tasks:
+            continue
+        if metric.needs_proba:
+            if proba is None or classes is None:
+                continue
+            value = _undefined_as_nan(metric.fn, y_true, proba, classes)
+            if np.isnan(value):  # e.g. ROC AUC when the evaluation rows lack a class
+                logger.debug("metric %s undefined on these rows", key)
+            else:
+                scores[key] = value
+        else:
+            scores[key] = float(metric.fn(y_true, y_pred))
+    return scores

@@ -1,0 +1,68 @@
+"""The time budget: cheap families first, and no family started that cannot fit.
+
+Costs are learned as the run goes: after each trial the budget keeps the ratio of seconds spent to
+the families' relative cost hints (summed, so large trials dominate), and predicts the next
+family's time from its hint. Networks can stop themselves on a wall-clock limit, so they are given
+a fair share of what remains instead of being skipped on a prediction alone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+__all__ = ["Budget"]
+
+
+class Budget:
+    def __init__(self, total_s: float | None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.total_s = total_s
+        self._clock = clock
+        self._start = clock()
+        self._seconds = 0.0
+        self._cost = 0.0
+
+    @property
+    def elapsed_s(self) -> float:
+        return self._clock() - self._start
+
+    @property
+    def remaining_s(self) -> float | None:
+        return None if self.total_s is None else max(self.total_s - self.elapsed_s, 0.0)
+
+    def record(self, cost_hint: float, seconds: float) -> None:
+        self._cost += cost_hint
+        self._seconds += seconds
+
+    def estimate_s(self, cost_hint: float) -> float | None:
+        """Predicted seconds for a trial of this cost, or None before any trial finished."""
+        if self._cost <= 0:
+            return None
+        return cost_hint * self._seconds / self._cost
+
+    def skip_reason(self, cost_hint: float, *, time_boundable: bool) -> str | None:
+        """Why a trial should not start now, or None if it should."""
+        remaining = self.remaining_s
+        if remaining is None:
+            return None
+        if remaining <= 0:
+            return "time budget used up"
+        estimate = self.estimate_s(cost_hint)
+        if estimate is None:
+            return None
+        if time_boundable:
+            # A network stops on its own clock; skip only if it would get under a quarter of
+            # the time it is predicted to want.
+            if remaining < 0.25 * estimate:
+                return f"needs ~{estimate:.0f}s, only {remaining:.0f}s of budget left"
+            return None
+        if estimate > remaining:
+            return f"needs ~{estimate:.0f}s, only {remaining:.0f}s of budget left"
+        return None
+
+    def allowance_s(self, n_boundable_left: int) -> float | None:
+        """Wall-clock limit for the next self-limiting trial: a fair share of what remains."""
+        remaining = self.remaining_s
+        if remaining is None:
+            return None
+        return remaining / max(n_boundable_left, 1)

@@ -1,0 +1,170 @@
+"""One trial: fit one family on one split and measure it.
+
+``run_trial`` is pure and picklable (a plain function of a frozen spec), so the same code runs
+in-process, in a process pool or on a Ray worker. A failure is returned as a result with
+``status="failed"`` and the error, never raised, so one broken family never ends a run.
+
+The protocol, identical for classical models and networks:
+
+1. K-fold cross-validation inside the training part gives the validation score and its spread
+   (the score used to rank models; the test rows are never seen here).
+2. The model is refitted on the whole training part; that refit is the stored model and its fit
+   time is the one reported.
+3. The refitted model predicts the held-out test rows once: test metrics and prediction latency.
+
+Families with ``max_train_rows`` fit on a seeded subsample of each training set larger than that.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from mlvsdl.data.split import Splits
+from mlvsdl.evaluate.metrics import get_metric, score_predictions
+from mlvsdl.families.registry import get_family
+from mlvsdl.types import Schema
+
+__all__ = ["TrialResult", "TrialSpec", "run_trial"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    family: str
+    schema: Schema
+    X: pd.DataFrame
+    y: np.ndarray
+    splits: Splits
+    metric: str
+    random_state: int
+    max_time_s: float | None = None  # wall-clock allowance for the whole trial (networks obey it)
+
+
+@dataclass
+class TrialResult:
+    family: str
+    status: str  # "completed" | "failed"
+    reason: str = ""
+    estimator: Any = None
+    val_score: float | None = None
+    val_std: float | None = None
+    fold_scores: list[float] = field(default_factory=list)
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # split -> metric -> value
+    fit_time_s: float | None = None
+    predict_time_s_per_1k: float | None = None
+    n_train_rows: int = 0
+    subsampled: bool = False
+
+    def score(self, split: str, metric: str) -> float | None:
+        return self.metrics.get(split, {}).get(metric)
+
+
+def _limit_rows(idx: np.ndarray, limit: int | None, random_state: int) -> np.ndarray:
+    if limit is None or len(idx) <= limit:
+        return idx
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(idx, size=limit, replace=False))
+
+
+def _predict(estimator: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predictions and, for classifiers, class probabilities from a single model call."""
+    if hasattr(estimator, "predict_proba"):
+        proba = np.asarray(estimator.predict_proba(X))
+        return np.asarray(estimator.classes_)[proba.argmax(axis=1)], proba
+    return np.asarray(estimator.predict(X)), None
+
+
+def _evaluate(
+    spec: TrialSpec, estimator: Any, X: pd.DataFrame, y: np.ndarray
+) -> tuple[dict[str, float], float]:
+    """Every metric on (X, y), and the seconds the prediction call alone took."""
+    start = time.perf_counter()
+    pred, proba = _predict(estimator, X)
+    predict_s = time.perf_counter() - start
+    classes = np.asarray(estimator.classes_) if proba is not None else None
+    return score_predictions(spec.schema.task, y, pred, proba, classes), predict_s
+
+
+def _fit(estimator: Any, X: pd.DataFrame, y: np.ndarray, max_time_s: float | None) -> Any:
+    if max_time_s is not None and "model__max_time_s" in estimator.get_params():
+        estimator.set_params(model__max_time_s=max_time_s)
+    return estimator.fit(X, y)
+
+
+def _cross_validate(
+    spec: TrialSpec, template: Any, limit: int | None, per_fit_s: float | None
+) -> list[dict[str, float]]:
+    train = spec.splits.train
+    fold_metrics: list[dict[str, float]] = []
+    for k, (fold_train, fold_val) in enumerate(spec.splits.folds):
+        rows = _limit_rows(train[fold_train], limit, spec.random_state + k)
+        model = _fit(clone(template), spec.X.iloc[rows], spec.y[rows], per_fit_s)
+        val_rows = train[fold_val]
+        fold_metrics.append(_evaluate(spec, model, spec.X.iloc[val_rows], spec.y[val_rows])[0])
+    return fold_metrics
+
+
+def _mean_metrics(fold_metrics: list[dict[str, float]]) -> dict[str, float]:
+    keys = set.intersection(*(set(m) for m in fold_metrics)) if fold_metrics else set()
+    return {k: float(np.mean([m[k] for m in fold_metrics])) for k in sorted(keys)}
+
+
+def run_trial(spec: TrialSpec) -> TrialResult:
+    """Cross-validate, refit and test one family. Never raises for a model's own failure."""
+    try:
+        return _run(spec)
+    except Exception as exc:  # a failing family is a result, not the end of the run
+        logger.warning("family %s failed: %s", spec.family, exc, exc_info=True)
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return TrialResult(spec.family, "failed", reason=f"{type(exc).__name__}: {message}")
+
+
+def _run(spec: TrialSpec) -> TrialResult:
+    family = get_family(spec.family)
+    limit = family.max_train_rows
+    template = family.build(spec.schema, random_state=spec.random_state)
+    n_fits = len(spec.splits.folds) + 1
+    per_fit_s = spec.max_time_s / n_fits if spec.max_time_s is not None else None
+    metric = get_metric(spec.metric, spec.schema.task)
+
+    fold_metrics = _cross_validate(spec, template, limit, per_fit_s)
+    fold_scores = [m[metric.key] for m in fold_metrics if metric.key in m]
+
+    train_rows = _limit_rows(spec.splits.train, limit, spec.random_state)
+    start = time.perf_counter()
+    model = _fit(clone(template), spec.X.iloc[train_rows], spec.y[train_rows], per_fit_s)
+    fit_time_s = time.perf_counter() - start
+
+    X_test, y_test = spec.X.iloc[spec.splits.test], spec.y[spec.splits.test]
+    test_metrics, _ = _evaluate(spec, model, X_test, y_test)
+    train_metrics, _ = _evaluate(spec, model, spec.X.iloc[train_rows], spec.y[train_rows])
+    # Latency per 1,000 rows is timed on 1,000 test rows (repeated if the test split is smaller),
+    # so fixed per-call costs are not inflated by extrapolation from a small split.
+    _, predict_s = _evaluate(
+        spec,
+        model,
+        spec.X.iloc[np.resize(spec.splits.test, 1000)],
+        spec.y[np.resize(spec.splits.test, 1000)],
+    )
+
+    return TrialResult(
+        family=spec.family,
+        status="completed",
+        estimator=model,
+        val_score=float(np.mean(fold_scores)) if fold_scores else None,
+        val_std=float(np.std(fold_scores)) if len(fold_scores) > 1 else None,
+        fold_scores=fold_scores,
+        metrics={"cv": _mean_metrics(fold_metrics), "test": test_metrics, "train": train_metrics},
+        fit_time_s=fit_time_s,
+        predict_time_s_per_1k=predict_s,
+        n_train_rows=len(train_rows),
+        subsampled=len(train_rows) < len(spec.splits.train),
+    )
