@@ -1,0 +1,322 @@
+"""``compare``: the whole flow from data to a stored, ranked set of fitted models.
+
+    data -> read_table -> infer_schema -> make_splits -> families (cheap first, within budget)
+         -> run_trial each -> store (artifact, then its row) -> CompareResult
+
+All validation of the user's input happens before the run is written to the store, so bad input
+leaves nothing behind. From then on each finished candidate is durable on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlvsdl.data import Splits, Table, infer_schema, make_splits, read_table
+from mlvsdl.errors import ConfigError
+from mlvsdl.evaluate.metrics import Metric, get_metric
+from mlvsdl.families.base import Family
+from mlvsdl.families.registry import resolve_families
+from mlvsdl.result import CompareResult, library_versions, load_run
+from mlvsdl.search.budget import Budget
+from mlvsdl.search.trial import TrialResult, TrialSpec, run_trial
+from mlvsdl.store import Store
+from mlvsdl.types import Kind, Schema, Task
+
+__all__ = ["Event", "compare"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress of a comparison, for whoever renders it (the CLI shows a live table)."""
+
+    kind: str  # "start" | "trial_start" | "trial_end"
+    family: str | None = None
+    elapsed_s: float = 0.0
+    remaining_s: float | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+Listener = Callable[[Event], None]
+
+
+def _auto_folds(n_rows: int) -> int:
+    """5-fold CV on small and medium data, 3-fold on large data (documented in README)."""
+    return 5 if n_rows <= 20_000 else 3
+
+
+@dataclass
+class _Plan:
+    table: Table
+    frame: pd.DataFrame
+    schema: Schema
+    metric: Metric
+    families: list[Family]
+    splits: Splits
+    y: np.ndarray
+    n_folds: int
+
+
+def _plan(
+    data: Any,
+    target: str,
+    task: Task | str | None,
+    metric: str | None,
+    families: Sequence[str] | None,
+    cv: int | None,
+    test_size: float,
+    seed: int,
+) -> _Plan:
+    """Read and validate everything; raise before anything is written."""
+    if cv is not None and cv < 2:
+        raise ConfigError(f"--cv must be at least 2 folds, got {cv}.")
+    if not 0.05 <= test_size <= 0.5:
+        raise ConfigError(f"test_size must be between 0.05 and 0.5, got {test_size}.")
+    table = read_table(data)
+    frame, schema = infer_schema(table.frame, target, task)
+    chosen_metric = get_metric(metric, schema.task)
+    chosen = resolve_families(list(families) if families is not None else None, schema)
+    chosen.sort(key=lambda f: f.cost_hint(schema))
+    y = frame[target].to_numpy()
+    n_folds = cv or _auto_folds(len(frame))
+    splits = make_splits(y, schema.task, test_size=test_size, n_folds=n_folds, random_state=seed)
+    return _Plan(
+        table, frame.drop(columns=[target]), schema, chosen_metric, chosen, splits, y, n_folds
+    )
+
+
+def _new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def compare(
+    data: Any,
+    target: str,
+    *,
+    task: Task | str | None = None,
+    metric: str | None = None,
+    time_budget: float | None = 300,
+    seed: int = 0,
+    families: Sequence[str] | None = None,
+    store: str | os.PathLike[str] | None = None,
+    cv: int | None = None,
+    test_size: float = 0.2,
+    on_event: Listener | None = None,
+) -> CompareResult:
+    """Train every suitable ML and DL family on ``data`` under one protocol and rank them.
+
+    Args:
+        data: a path (CSV/TSV/Parquet/JSON Lines, optionally gzipped) or a pandas DataFrame.
+        target: the column to predict.
+        task: ``"binary"``, ``"multiclass"`` or ``"regression"``; inferred when None.
+        metric: the primary metric used for ranking; the task's default when None.
+        time_budget: seconds for the whole comparison (None: no limit).
+        seed: seeds the split, every model and every subsample.
+        families: family keys to try (see ``mlvsdl families``); all suitable ones when None.
+        store: store directory; ``$MLVSDL_STORE`` or ``./mlvsdl-runs`` when None.
+        cv: folds of cross-validation inside the training part (None: 5, or 3 above 20k rows).
+        test_size: fraction of rows held out for the final test, never used for selection.
+        on_event: called with an :class:`Event` as the run progresses.
+    """
+    plan = _plan(data, target, task, metric, families, cv, test_size, seed)
+    emit = on_event or (lambda event: None)
+    db_store = Store(store)
+    run_id = _new_run_id()
+    settings = {
+        "time_budget_s": time_budget,
+        "n_folds": plan.n_folds,
+        "test_size": test_size,
+        "families": [f.key for f in plan.families],
+        "n_train": len(plan.splits.train),
+        "n_test": len(plan.splits.test),
+        "hardware": _hardware(),
+        "versions": library_versions(),
+        "warnings": [*plan.table.warnings, *plan.schema.notes],
+    }
+    db_store.db.insert_run(
+        {
+            "run_id": run_id,
+            "created_at": _now(),
+            "status": "running",
+            "source": plan.table.source,
+            "target": target,
+            "task": str(plan.schema.task),
+            "metric": plan.metric.key,
+            "seed": seed,
+            "n_rows": len(plan.frame),
+            "fingerprint": plan.table.fingerprint,
+            "schema_json": _json(plan.schema.to_dict()),
+            "settings_json": _json(settings),
+        }
+    )
+    db_store.run_dir(run_id).mkdir(parents=True, exist_ok=True)
+    budget = Budget(time_budget)
+    emit(
+        Event(
+            "start",
+            info={
+                "run_id": run_id,
+                "schema": plan.schema,
+                "n_folds": plan.n_folds,
+                "metric": plan.metric.key,
+                "families": settings["families"],
+            },
+        )
+    )
+    status = "interrupted"
+    models: dict[str, Any] = {}
+    try:
+        for index, family in enumerate(plan.families):
+            fitted = _run_family(db_store, run_id, plan, family, index, budget, seed, emit)
+            if fitted is not None:
+                models[family.key] = fitted
+        status = "completed"
+    finally:
+        db_store.db.finish_run(run_id, status, _now())
+    return load_run(run_id, store=db_store.root, preloaded=models)
+
+
+def _run_family(
+    store: Store,
+    run_id: str,
+    plan: _Plan,
+    family: Family,
+    index: int,
+    budget: Budget,
+    seed: int,
+    emit: Listener,
+) -> Any:
+    cost = family.cost_hint(plan.schema)
+    boundable = family.kind is Kind.DL
+    reason = budget.skip_reason(cost, time_boundable=boundable)
+    base = {"name": family.key, "family": family.key, "kind": str(family.kind)}
+    if reason is not None:
+        row = {**base, "status": "skipped", "reason": reason, "finished_at": _now()}
+        store.db.insert_candidate(run_id, row, {})
+        emit(Event("trial_end", family.key, budget.elapsed_s, budget.remaining_s, row))
+        return None
+    n_boundable = sum(f.kind is Kind.DL for f in plan.families[index:])
+    max_time_s = budget.allowance_s(n_boundable) if boundable else None
+    emit(
+        Event(
+            "trial_start",
+            family.key,
+            budget.elapsed_s,
+            budget.remaining_s,
+            {"estimate_s": budget.estimate_s(cost), "max_time_s": max_time_s},
+        )
+    )
+    start = time.perf_counter()
+    result = run_trial(
+        TrialSpec(
+            family.key,
+            plan.schema,
+            plan.frame,
+            plan.y,
+            plan.splits,
+            plan.metric.key,
+            seed,
+            max_time_s,
+        )
+    )
+    budget.record(cost, time.perf_counter() - start)
+    row = _record(store, run_id, plan, family, result, seed, base)
+    emit(Event("trial_end", family.key, budget.elapsed_s, budget.remaining_s, row))
+    return result.estimator if result.status == "completed" else None
+
+
+def _record(
+    store: Store,
+    run_id: str,
+    plan: _Plan,
+    family: Family,
+    result: TrialResult,
+    seed: int,
+    base: dict[str, Any],
+) -> dict[str, Any]:
+    """Write the artifact first, then the row that points to it (so a row never dangles)."""
+    row: dict[str, Any] = {**base, "status": result.status, "reason": result.reason}
+    if result.status == "completed":
+        manifest = {
+            "run_id": run_id,
+            "model": family.key,
+            "kind": str(family.kind),
+            "seed": seed,
+            "schema": plan.schema.to_dict(),
+            "data_fingerprint": plan.table.fingerprint,
+            "versions": library_versions(),
+            "created_at": _now(),
+        }
+        path, sha256 = store.save_model(run_id, family.key, result.estimator, manifest)
+        details = {"fold_scores": result.fold_scores, "subsampled": result.subsampled}
+        row.update(
+            val_score=result.val_score,
+            val_std=result.val_std,
+            test_score=result.score("test", plan.metric.key),
+            fit_time_s=result.fit_time_s,
+            predict_time_s_per_1k=result.predict_time_s_per_1k,
+            model_bytes=path.stat().st_size,
+            n_train_rows=result.n_train_rows,
+            artifact=path.name,
+            artifact_sha256=sha256,
+            details_json=_json(details | _network_details(result.estimator)),
+        )
+        if result.subsampled:
+            row["reason"] = (
+                f"trained on a seeded subsample of {result.n_train_rows:,} of "
+                f"{len(plan.splits.train):,} training rows"
+            )
+    row["finished_at"] = _now()
+    store.db.insert_candidate(run_id, row, result.metrics)
+    return row
+
+
+def _network_details(estimator: Any) -> dict[str, Any]:
+    model = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    out: dict[str, Any] = {}
+    for attr in ("n_params_", "best_epoch_", "stop_reason_", "history_"):
+        if hasattr(model, attr):
+            out[attr.rstrip("_")] = getattr(model, attr)
+    return out
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _hardware() -> dict[str, Any]:
+    import torch
+
+    return {
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "python": platform.python_version(),
+    }

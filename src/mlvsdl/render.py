@@ -1,0 +1,215 @@
+"""Rich rendering for the CLI: live progress, leaderboards, schemas, run lists."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from mlvsdl.compare import Event
+from mlvsdl.families.base import Family
+from mlvsdl.result import CompareResult
+from mlvsdl.types import Schema
+
+__all__ = ["Progress", "families", "leaderboard", "runs", "schema"]
+
+
+def _num(value: Any, fmt: str = ".4f") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    try:
+        return format(float(value), fmt)
+    except (TypeError, ValueError):
+        return "-"
+
+
+def _bytes(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    size = float(value)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return "-"
+
+
+class Progress:
+    """Live view of a comparison: finished candidates, the one training, elapsed and budget."""
+
+    def __init__(self, console: Console, time_budget: float | None) -> None:
+        self.console = console
+        self.budget = time_budget
+        self.rows: list[dict[str, Any]] = []
+        self.current: str | None = None
+        self.start = time.monotonic()
+        self.live = Live(self, console=console, refresh_per_second=4, transient=True)
+
+    def __enter__(self) -> Progress:
+        if self.console.is_terminal:
+            self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.console.is_terminal:
+            self.live.stop()
+
+    def update(self, event: Event) -> None:
+        if event.kind == "start":
+            schema(self.console, event.info["schema"])
+            self.console.print(
+                f"Run [bold]{event.info['run_id']}[/]: {event.info['n_folds']}-fold CV on the "
+                f"training part, ranked by [bold]{event.info['metric']}[/]; families: "
+                f"{', '.join(event.info['families'])}"
+            )
+        elif event.kind == "trial_start":
+            self.current = event.family
+            if not self.console.is_terminal:
+                self.console.print(f"  training {event.family} ...")
+        elif event.kind == "trial_end":
+            self.current = None
+            self.rows.append(event.info)
+            if not self.console.is_terminal:
+                self.console.print("  " + _event_line(event.info))
+
+    def __rich__(self) -> Group:
+        elapsed = time.monotonic() - self.start
+        lines = [Text("  " + _event_line(r)) for r in self.rows]
+        left = (
+            "" if self.budget is None else f", {max(self.budget - elapsed, 0):.0f}s of budget left"
+        )
+        doing = f"training [bold]{self.current}[/]" if self.current else "preparing"
+        lines.append(Text.from_markup(f"  {doing} … {elapsed:.0f}s elapsed{left}"))
+        return Group(*lines)
+
+
+def _event_line(row: dict[str, Any]) -> str:
+    if row["status"] == "completed":
+        return (
+            f"{row['name']:<14} {row['kind']}  val {_num(row['val_score'])}  "
+            f"test {_num(row['test_score'])}  fit {_num(row['fit_time_s'], '.2f')}s"
+        )
+    return f"{row['name']:<14} {row['kind']}  {row['status']}: {row['reason']}"
+
+
+def leaderboard(console: Console, result: CompareResult) -> None:
+    table = Table(
+        title=f"Leaderboard — run {result.run_id} ({result.schema.task}, "
+        f"ranked by validation {result.metric})"
+    )
+    for col, justify in (
+        ("#", "right"),
+        ("model", "left"),
+        ("kind", "left"),
+        (f"val {result.metric}", "right"),
+        (f"test {result.metric}", "right"),
+        ("fit s", "right"),
+        ("predict ms/1k", "right"),
+        ("size", "right"),
+        ("note", "left"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for row in result.leaderboard.to_dict("records"):
+        val = _num(row["val_score"])
+        if row["val_std"] is not None and not _isnan(row["val_std"]):
+            val += f" ± {_num(row['val_std'])}"
+        predict_ms = _num(
+            row["predict_time_s_per_1k"] * 1000 if _present(row["predict_time_s_per_1k"]) else None,
+            ".1f",
+        )
+        table.add_row(
+            "-" if row["rank"] is None or row["rank"] is _NA else str(row["rank"]),
+            row["title"],
+            str(row["kind"]).upper(),
+            val,
+            _num(row["test_score"]),
+            _num(row["fit_time_s"], ".2f"),
+            predict_ms,
+            _bytes(row["model_bytes"]),
+            _note(row),
+            style="dim" if row["status"] != "completed" else None,
+        )
+    console.print(table)
+    if (result.leaderboard["status"] == "completed").any():
+        console.print(
+            f"Best: [bold]{result.best_model_name}[/]. Predict with: "
+            f"mlvsdl predict {result.run_id} NEW.csv -o predictions.csv"
+        )
+
+
+def _note(row: dict[str, Any]) -> str:
+    note = row["note"] if isinstance(row["note"], str) else ""
+    if row["status"] != "completed":
+        return f"{row['status']}: {note}"
+    return note
+
+
+try:
+    import pandas as _pd
+
+    _NA: Any = _pd.NA
+except ImportError:  # pragma: no cover
+    _NA = None
+
+
+def _isnan(value: Any) -> bool:
+    return value is _NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not _isnan(value)
+
+
+def schema(console: Console, value: Schema) -> None:
+    table = Table(
+        title=f"Schema: {value.n_rows} rows, target '{value.target}' ({value.task}"
+        + (f", {value.n_classes} classes" if value.classes else "")
+        + ")"
+    )
+    for col in ("column", "kind", "why"):
+        table.add_column(col)
+    for col in value.columns:
+        table.add_row(col.name, str(col.kind), col.reason, style="dim" if not col.used else None)
+    console.print(table)
+    for note in value.notes:
+        console.print(f"[yellow]warning:[/] {note}", highlight=False)
+
+
+def runs(console: Console, rows: list[dict[str, Any]]) -> None:
+    table = Table(title="Runs (newest first)")
+    for col in ("run", "created", "status", "source", "target", "task", "metric", "models"):
+        table.add_column(col)
+    for r in rows:
+        status = r["status"] if r["status"] != "running" else "unfinished"
+        table.add_row(
+            r["run_id"],
+            r["created_at"],
+            status,
+            r["source"],
+            r["target"],
+            r["task"],
+            r["metric"],
+            str(r["n_completed"]),
+        )
+    console.print(table if rows else "No runs in this store yet.")
+
+
+def families(console: Console, items: list[Family]) -> None:
+    table = Table(title="Model families")
+    for col in ("key", "kind", "tasks", "modalities", "interpretable", "description"):
+        table.add_column(col)
+    for f in items:
+        table.add_row(
+            f.key,
+            str(f.kind).upper(),
+            ", ".join(sorted(map(str, f.tasks))),
+            ", ".join(sorted(map(str, f.modalities))),
+            "yes" if f.interpretable else "post hoc",
+            f.description,
+        )
+    console.print(table)

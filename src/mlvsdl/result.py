@@ -1,0 +1,195 @@
+"""What a comparison gives back: the leaderboard and the fitted models, read from the store.
+
+``compare`` returns a :class:`CompareResult`; ``load_run`` rebuilds the same object from the
+store alone, on any machine, long after the run. Models are loaded lazily and safely (see
+``store/artifacts.py``) the first time they are asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlvsdl.data import read_table
+from mlvsdl.errors import DataError, StoreError
+from mlvsdl.evaluate.metrics import METRICS
+from mlvsdl.families.registry import all_families
+from mlvsdl.store import Store
+from mlvsdl.types import Schema
+
+__all__ = ["CompareResult", "library_versions", "load_run", "predict_frame"]
+
+LEADERBOARD_COLUMNS = [
+    "rank",
+    "model",
+    "title",
+    "kind",
+    "status",
+    "val_score",
+    "val_std",
+    "test_score",
+    "fit_time_s",
+    "predict_time_s_per_1k",
+    "model_bytes",
+    "n_train_rows",
+    "beats_baseline",
+    "note",
+]
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for dist in ("mlvsdl", "numpy", "pandas", "scikit-learn", "lightgbm", "torch", "skops"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    return versions
+
+
+class _LazyModels(Mapping[str, Any]):
+    """Fitted models by name, each loaded from the store on first access."""
+
+    def __init__(self, store: Store, run_id: str, names: list[str], loaded: dict[str, Any]):
+        self._store, self._run_id, self._names = store, run_id, names
+        self._loaded = {k: v for k, v in loaded.items() if k in names}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._loaded:
+            self._loaded[name] = self._store.load_model(self._run_id, name)
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+@dataclass
+class CompareResult:
+    run_id: str
+    store: Path
+    status: str
+    source: str
+    schema: Schema
+    metric: str
+    leaderboard: pd.DataFrame
+    models: Mapping[str, Any]
+    settings: dict[str, Any]
+
+    @property
+    def best_model_name(self) -> str:
+        ranked = self.leaderboard[self.leaderboard["status"] == "completed"]
+        if ranked.empty:
+            raise StoreError(f"run {self.run_id} has no fitted model; every candidate failed.")
+        return str(ranked.iloc[0]["model"])
+
+    @property
+    def best_model(self) -> Any:
+        return self.models[self.best_model_name]
+
+    def predict(self, data: Any, model: str | None = None) -> pd.DataFrame:
+        """Predictions (and class probabilities) for new rows, validated against the schema."""
+        name = model or self.best_model_name
+        if name not in self.models:
+            raise StoreError(
+                f"run {self.run_id} has no model {name!r}; choose one of: {', '.join(self.models)}."
+            )
+        return predict_frame(self.models[name], self.schema, data)
+
+
+def predict_frame(estimator: Any, schema: Schema, data: Any) -> pd.DataFrame:
+    frame = data if isinstance(data, pd.DataFrame) else read_table(data).frame
+    if frame.empty:
+        raise DataError("no rows to predict; pass a table with at least one row.")
+    out = pd.DataFrame(index=frame.index)
+    if schema.task.is_classification:
+        proba = np.asarray(estimator.predict_proba(frame))
+        classes = np.asarray(estimator.classes_)
+        out["prediction"] = classes[proba.argmax(axis=1)]
+        for j, label in enumerate(classes):
+            out[f"proba_{label}"] = proba[:, j]
+    else:
+        out["prediction"] = np.asarray(estimator.predict(frame))
+    return out
+
+
+def _leaderboard(candidates: list[dict[str, Any]], metric_key: str) -> pd.DataFrame:
+    metric = METRICS[metric_key]
+    titles = {f.key: f.title for f in all_families()}
+    frame = pd.DataFrame(candidates, columns=[*candidates[0].keys()] if candidates else None)
+    if frame.empty:
+        return pd.DataFrame(columns=LEADERBOARD_COLUMNS)
+    frame = frame.rename(columns={"name": "model", "reason": "note"})
+    frame["title"] = frame["family"].map(titles).fillna(frame["family"])
+    done = frame["status"] == "completed"
+    order = frame["val_score"].where(done) * (-1 if metric.greater_is_better else 1)
+    frame = frame.assign(
+        _group=frame["status"].map({"completed": 0, "failed": 1, "skipped": 2}), _order=order
+    ).sort_values(["_group", "_order", "fit_time_s"], na_position="last", kind="stable")
+    frame["rank"] = pd.array(
+        [i + 1 if s == "completed" else pd.NA for i, s in enumerate(frame["status"])],
+        dtype="Int64",
+    )
+    frame["beats_baseline"] = _beats_baseline(frame, metric)
+    return frame[LEADERBOARD_COLUMNS].reset_index(drop=True)
+
+
+def _beats_baseline(frame: pd.DataFrame, metric: Any) -> pd.Series:
+    baseline = frame.loc[(frame["model"] == "dummy") & (frame["status"] == "completed")]
+    if baseline.empty:
+        return pd.Series(pd.NA, index=frame.index, dtype="boolean")
+    base = float(baseline.iloc[0]["val_score"])
+    beats = [
+        pd.NA
+        if status != "completed" or model == "dummy" or pd.isna(score)
+        else bool(metric.better(float(score), base))
+        for model, status, score in zip(
+            frame["model"], frame["status"], frame["val_score"], strict=True
+        )
+    ]
+    result = pd.Series(beats, index=frame.index, dtype="boolean")
+    lost = result.fillna(True).eq(False)
+    why = (
+        f"does not beat the dummy baseline ({base:.4g}) on validation: it finds no signal "
+        "beyond the class prior or mean"
+    )
+    frame.loc[lost, "note"] = (
+        frame.loc[lost, "note"].fillna("").map(lambda n: f"{n}; {why}" if n else why)
+    )
+    return result
+
+
+def load_run(
+    run_id: str,
+    store: str | os.PathLike[str] | None = None,
+    *,
+    preloaded: dict[str, Any] | None = None,
+) -> CompareResult:
+    """Rebuild a run's :class:`CompareResult` from the store."""
+    db_store = Store(store, create=False)
+    run = db_store.db.run(run_id)
+    candidates = db_store.db.candidates(run_id)
+    fitted = [c["name"] for c in candidates if c["status"] == "completed"]
+    return CompareResult(
+        run_id=run_id,
+        store=db_store.root,
+        status=run["status"],
+        source=run["source"],
+        schema=Schema.from_dict(run["schema"]),
+        metric=run["metric"],
+        leaderboard=_leaderboard(candidates, run["metric"]),
+        models=_LazyModels(db_store, run_id, fitted, preloaded or {}),
+        settings=run["settings"],
+    )
