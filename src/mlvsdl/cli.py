@@ -32,7 +32,19 @@ StoreOpt = Annotated[
         "--store", envvar="MLVSDL_STORE", help="Store directory [default: ./mlvsdl-runs]."
     ),
 ]
+NamesOpt = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated column names, for a CSV/TSV file without a header row."),
+]
+NaOpt = Annotated[
+    str | None,
+    typer.Option("--na-values", help="Comma-separated cell values read as missing [default: ?]."),
+]
 RunArg = Annotated[str, typer.Argument(help="Run id (see 'mlvsdl runs'), or 'latest'.")]
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",")] if value is not None else None
 
 
 def _resolve_run(run: str, store: str | None) -> str:
@@ -62,6 +74,8 @@ def compare(
         str | None, typer.Option(help="Comma-separated family keys, e.g. lgbm,mlp.")
     ] = None,
     cv: Annotated[int | None, typer.Option(help="Cross-validation folds [default: auto].")] = None,
+    names: NamesOpt = None,
+    na_values: NaOpt = None,
     store: StoreOpt = None,
 ) -> None:
     """Train ML and DL families on one table under one protocol and rank them."""
@@ -79,6 +93,8 @@ def compare(
             families=keys,
             store=store,
             cv=cv,
+            names=_split(names),
+            na_values=_split(na_values),
             on_event=progress.update,
         )
     render.leaderboard(console, result)
@@ -131,6 +147,8 @@ def predict(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="CSV to write [default: stdout].")
     ] = None,
+    names: NamesOpt = None,
+    na_values: NaOpt = None,
     store: StoreOpt = None,
 ) -> None:
     """Predict new rows with a run's best (or named) model."""
@@ -138,7 +156,10 @@ def predict(
     from mlvsdl.store.artifacts import write_bytes_atomic
 
     result = load_run(_resolve_run(run, store), store=store)
-    predictions = result.predict(data, model=model)
+    read_options: dict[str, object] = {"names": _split(names)}
+    if na_values is not None:
+        read_options["na_values"] = _split(na_values)
+    predictions = result.predict(data, model=model, **read_options)
     buffer = io.StringIO()
     predictions.to_csv(buffer, index=False)
     if output is None:

@@ -79,13 +79,14 @@ def _plan(
     cv: int | None,
     test_size: float,
     seed: int,
+    read_options: dict[str, Any],
 ) -> _Plan:
     """Read and validate everything; raise before anything is written."""
     if cv is not None and cv < 2:
         raise ConfigError(f"--cv must be at least 2 folds, got {cv}.")
     if not 0.05 <= test_size <= 0.5:
         raise ConfigError(f"test_size must be between 0.05 and 0.5, got {test_size}.")
-    table = read_table(data)
+    table = read_table(data, **read_options)
     frame, schema = infer_schema(table.frame, target, task)
     chosen_metric = get_metric(metric, schema.task)
     chosen = resolve_families(list(families) if families is not None else None, schema)
@@ -118,6 +119,8 @@ def compare(
     store: str | os.PathLike[str] | None = None,
     cv: int | None = None,
     test_size: float = 0.2,
+    names: Sequence[str] | None = None,
+    na_values: Sequence[str] | None = None,
     on_event: Listener | None = None,
 ) -> CompareResult:
     """Train every suitable ML and DL family on ``data`` under one protocol and rank them.
@@ -133,9 +136,14 @@ def compare(
         store: store directory; ``$MLVSDL_STORE`` or ``./mlvsdl-runs`` when None.
         cv: folds of cross-validation inside the training part (None: 5, or 3 above 20k rows).
         test_size: fraction of rows held out for the final test, never used for selection.
+        names: column names for a CSV/TSV file without a header row.
+        na_values: extra cell values read as missing in CSV/TSV files (default: ``?``).
         on_event: called with an :class:`Event` as the run progresses.
     """
-    plan = _plan(data, target, task, metric, families, cv, test_size, seed)
+    read_options: dict[str, Any] = {"names": tuple(names) if names is not None else None}
+    if na_values is not None:
+        read_options["na_values"] = tuple(na_values)
+    plan = _plan(data, target, task, metric, families, cv, test_size, seed, read_options)
     emit = on_event or (lambda event: None)
     db_store = Store(store)
     run_id = _new_run_id()

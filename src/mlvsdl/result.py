@@ -99,18 +99,21 @@ class CompareResult:
     def best_model(self) -> Any:
         return self.models[self.best_model_name]
 
-    def predict(self, data: Any, model: str | None = None) -> pd.DataFrame:
-        """Predictions (and class probabilities) for new rows, validated against the schema."""
+    def predict(self, data: Any, model: str | None = None, **read_options: Any) -> pd.DataFrame:
+        """Predictions (and class probabilities) for new rows, validated against the schema.
+
+        ``read_options`` (``names``, ``na_values``) are passed to ``read_table`` for files.
+        """
         name = model or self.best_model_name
         if name not in self.models:
             raise StoreError(
                 f"run {self.run_id} has no model {name!r}; choose one of: {', '.join(self.models)}."
             )
-        return predict_frame(self.models[name], self.schema, data)
+        return predict_frame(self.models[name], self.schema, data, **read_options)
 
 
-def predict_frame(estimator: Any, schema: Schema, data: Any) -> pd.DataFrame:
-    frame = data if isinstance(data, pd.DataFrame) else read_table(data).frame
+def predict_frame(estimator: Any, schema: Schema, data: Any, **read_options: Any) -> pd.DataFrame:
+    frame = data if isinstance(data, pd.DataFrame) else read_table(data, **read_options).frame
     if frame.empty:
         raise DataError("no rows to predict; pass a table with at least one row.")
     out = pd.DataFrame(index=frame.index)

@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,8 +48,21 @@ class Table:
     fingerprint: str = ""
 
 
-def read_table(source: str | os.PathLike[str] | pd.DataFrame) -> Table:
+DEFAULT_NA_VALUES: tuple[str, ...] = ("?",)
+
+
+def read_table(
+    source: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    names: Sequence[str] | None = None,
+    na_values: Sequence[str] = DEFAULT_NA_VALUES,
+) -> Table:
     """Read ``source`` (a path or a DataFrame) into a :class:`Table`.
+
+    Args:
+        names: column names for a delimited file that has no header row.
+        na_values: cell values read as missing in delimited files, besides pandas' defaults
+            (empty, NA, NaN, null, ...). A lone ``?`` is missing by default.
 
     Raises:
         DataError: the file is missing, a directory, unreadable, empty, of an unsupported
@@ -74,7 +87,15 @@ def read_table(source: str | os.PathLike[str] | pd.DataFrame) -> Table:
             "at least one data row."
         )
     warnings: list[str] = []
-    frame = _READERS[kind](data, path, warnings)
+    if kind == "delimited":
+        frame = _read_delimited(data, path, warnings, names=names, na_values=na_values)
+    elif names is not None:
+        raise DataError(
+            f"column names (--names) apply only to CSV/TSV files without a header; {path.name} "
+            "has its own column names."
+        )
+    else:
+        frame = _READERS[kind](data, path, warnings)
     _check_not_empty(frame, str(path))
     frame, renamed = normalize_columns(frame, str(path))
     warnings += renamed
@@ -200,13 +221,30 @@ def _decode(data: bytes, path: Path, warnings: list[str]) -> str:
     return text
 
 
-def _read_delimited(data: bytes, path: Path, warnings: list[str]) -> pd.DataFrame:
+def _read_delimited(
+    data: bytes,
+    path: Path,
+    warnings: list[str],
+    *,
+    names: Sequence[str] | None = None,
+    na_values: Sequence[str] = DEFAULT_NA_VALUES,
+) -> pd.DataFrame:
     text = _decode(data, path, warnings)
     default = "\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","
     delimiter = _sniff_delimiter(text[:_SNIFF_CHARS], default)
     logger.debug("%s: delimiter %r", path, delimiter)
+    if names is not None:
+        _check_names(names, text, delimiter, path)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, low_memory=False)
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            low_memory=False,
+            header=None if names is not None else "infer",
+            names=list(names) if names is not None else None,
+            skipinitialspace=True,
+            na_values=list(na_values),
+        )
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path} holds no table; add a header row and data rows.") from exc
     except (pd.errors.ParserError, ValueError) as exc:
@@ -223,6 +261,15 @@ def _read_delimited(data: bytes, path: Path, warnings: list[str]) -> pd.DataFram
             "header; add a header row if so."
         )
     return frame
+
+
+def _check_names(names: Sequence[str], text: str, delimiter: str, path: Path) -> None:
+    first = next(csv.reader(io.StringIO(text[:_SNIFF_CHARS]), delimiter=delimiter), [])
+    if len(names) != len(first):
+        raise DataError(
+            f"--names gives {len(names)} column names but the rows of {path.name} have "
+            f"{len(first)} fields; give one name per field."
+        )
 
 
 def _sniff_delimiter(sample: str, default: str) -> str:
