@@ -147,8 +147,11 @@ def test_kill_9_keeps_finished_candidates(tmp_path):
     done = 0
     while time.monotonic() < deadline and proc.poll() is None:
         if db.exists():
-            with sqlite3.connect(db) as conn:
-                done = conn.execute("SELECT COUNT(*) FROM candidates").fetchone()[0]
+            try:
+                with sqlite3.connect(db) as conn:
+                    done = conn.execute("SELECT COUNT(*) FROM candidates").fetchone()[0]
+            except sqlite3.OperationalError:  # the tables are being created right now
+                done = 0
             if done >= 2:
                 break
         time.sleep(0.05)
