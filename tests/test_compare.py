@@ -167,3 +167,10 @@ def test_kill_9_keeps_finished_candidates(tmp_path):
     new = make_table(n=10, seed=3).drop(columns="y")
     for name in finished["model"]:
         assert len(result.models[name].predict(new)) == 10
+
+
+def test_holdout_validation_reports_a_bootstrap_spread(tmp_path):
+    result = compare(make_table(n=300), "y", families=["dummy", "linear"], cv=1, store=tmp_path)
+    assert result.settings["n_folds"] == 1
+    linear = result.leaderboard.set_index("model").loc["linear"]
+    assert linear["val_std"] > 0  # from bootstrap resamples of the one validation fold

@@ -54,8 +54,21 @@ Listener = Callable[[Event], None]
 
 
 def _auto_folds(n_rows: int) -> int:
-    """5-fold CV on small and medium data, 3-fold on large data (documented in README)."""
-    return 5 if n_rows <= 20_000 else 3
+    """Validation folds by data size: 5-fold CV up to 20k rows, 3-fold up to 60k, then a
+    single holdout (1) — one stratified fifth of the training part (documented in README)."""
+    if n_rows <= 20_000:
+        return 5
+    return 3 if n_rows <= 60_000 else 1
+
+
+def _validation_splits(
+    y: np.ndarray, task: Task, test_size: float, n_folds: int, seed: int
+) -> Splits:
+    """K-fold splits, or for ``n_folds == 1`` the first fold of a 5-fold split (a holdout)."""
+    if n_folds > 1:
+        return make_splits(y, task, test_size=test_size, n_folds=n_folds, random_state=seed)
+    splits = make_splits(y, task, test_size=test_size, n_folds=5, random_state=seed)
+    return Splits(train=splits.train, test=splits.test, folds=splits.folds[:1])
 
 
 @dataclass
@@ -82,8 +95,8 @@ def _plan(
     read_options: dict[str, Any],
 ) -> _Plan:
     """Read and validate everything; raise before anything is written."""
-    if cv is not None and cv < 2:
-        raise ConfigError(f"--cv must be at least 2 folds, got {cv}.")
+    if cv is not None and cv < 1:
+        raise ConfigError(f"--cv must be 1 (a holdout split) or more folds, got {cv}.")
     if not 0.05 <= test_size <= 0.5:
         raise ConfigError(f"test_size must be between 0.05 and 0.5, got {test_size}.")
     table = read_table(data, **read_options)
@@ -93,7 +106,7 @@ def _plan(
     chosen.sort(key=lambda f: f.cost_hint(schema))
     y = frame[target].to_numpy()
     n_folds = cv or _auto_folds(len(frame))
-    splits = make_splits(y, schema.task, test_size=test_size, n_folds=n_folds, random_state=seed)
+    splits = _validation_splits(y, schema.task, test_size, n_folds, seed)
     return _Plan(
         table, frame.drop(columns=[target]), schema, chosen_metric, chosen, splits, y, n_folds
     )
@@ -134,7 +147,8 @@ def compare(
         seed: seeds the split, every model and every subsample.
         families: family keys to try (see ``mlvsdl families``); all suitable ones when None.
         store: store directory; ``$MLVSDL_STORE`` or ``./mlvsdl-runs`` when None.
-        cv: folds of cross-validation inside the training part (None: 5, or 3 above 20k rows).
+        cv: folds of cross-validation inside the training part; 1 means one holdout fifth
+            (None: 5 up to 20k rows, 3 up to 60k, else 1).
         test_size: fraction of rows held out for the final test, never used for selection.
         names: column names for a CSV/TSV file without a header row.
         na_values: extra cell values read as missing in CSV/TSV files (default: ``?``).

@@ -56,3 +56,14 @@ def test_metric_that_does_not_fit_the_task_is_refused():
         get_metric("accuracy", Task.REGRESSION)
     with pytest.raises(ConfigError, match="does not apply"):
         get_metric("bogus", Task.BINARY)
+
+
+def test_bootstrap_std_is_positive_and_seeded():
+    from mlvsdl.evaluate.metrics import METRICS, bootstrap_std
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    pred = np.where(rng.random(200) < 0.8, y, 1 - y)
+    first = bootstrap_std(METRICS["accuracy"], y, pred, random_state=1)
+    assert first is not None and 0.005 < first < 0.1
+    assert bootstrap_std(METRICS["accuracy"], y, pred, random_state=1) == first

@@ -20,7 +20,14 @@ from mlvsdl.types import Task
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["METRICS", "Metric", "default_metric", "get_metric", "score_predictions"]
+__all__ = [
+    "METRICS",
+    "Metric",
+    "bootstrap_std",
+    "default_metric",
+    "get_metric",
+    "score_predictions",
+]
 
 
 @dataclass(frozen=True)
@@ -138,3 +145,43 @@ def score_predictions(
         else:
             scores[key] = float(metric.fn(y_true, y_pred))
     return scores
+
+
+def _metric_value(
+    metric: Metric,
+    y: np.ndarray,
+    pred: np.ndarray,
+    proba: np.ndarray | None,
+    classes: np.ndarray | None,
+) -> float:
+    if metric.needs_proba:
+        if proba is None or classes is None:
+            return float("nan")
+        return _undefined_as_nan(metric.fn, y, proba, classes)
+    return _undefined_as_nan(metric.fn, y, pred)
+
+
+def bootstrap_std(
+    metric: Metric,
+    y: np.ndarray,
+    pred: np.ndarray,
+    proba: np.ndarray | None = None,
+    classes: np.ndarray | None = None,
+    *,
+    n_resamples: int = 50,
+    random_state: int = 0,
+) -> float | None:
+    """Standard deviation of ``metric`` over bootstrap resamples of one validation set.
+
+    Used as the score's spread when validation is a single holdout instead of K folds.
+    """
+    rng = np.random.default_rng(random_state)
+    values = []
+    for _ in range(n_resamples):
+        idx = rng.integers(0, len(y), len(y))
+        value = _metric_value(
+            metric, y[idx], pred[idx], proba[idx] if proba is not None else None, classes
+        )
+        if not np.isnan(value):
+            values.append(value)
+    return float(np.std(values)) if len(values) > 1 else None

@@ -27,7 +27,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from mlvsdl.data.split import Splits
-from mlvsdl.evaluate.metrics import get_metric, score_predictions
+from mlvsdl.evaluate.metrics import bootstrap_std, get_metric, score_predictions
 from mlvsdl.families.registry import get_family
 from mlvsdl.types import Schema
 
@@ -101,15 +101,25 @@ def _fit(estimator: Any, X: pd.DataFrame, y: np.ndarray, max_time_s: float | Non
 
 def _cross_validate(
     spec: TrialSpec, template: Any, limit: int | None, per_fit_s: float | None
-) -> list[dict[str, float]]:
+) -> tuple[list[dict[str, float]], float | None]:
+    """Metrics of every fold, and for a single holdout fold the bootstrap spread of its score."""
     train = spec.splits.train
+    metric = get_metric(spec.metric, spec.schema.task)
     fold_metrics: list[dict[str, float]] = []
+    spread = None
     for k, (fold_train, fold_val) in enumerate(spec.splits.folds):
         rows = _limit_rows(train[fold_train], limit, spec.random_state + k)
         model = _fit(clone(template), spec.X.iloc[rows], spec.y[rows], per_fit_s)
         val_rows = train[fold_val]
-        fold_metrics.append(_evaluate(spec, model, spec.X.iloc[val_rows], spec.y[val_rows])[0])
-    return fold_metrics
+        y_val = spec.y[val_rows]
+        pred, proba = _predict(model, spec.X.iloc[val_rows])
+        classes = np.asarray(model.classes_) if proba is not None else None
+        fold_metrics.append(score_predictions(spec.schema.task, y_val, pred, proba, classes))
+        if len(spec.splits.folds) == 1:
+            spread = bootstrap_std(
+                metric, y_val, pred, proba, classes, random_state=spec.random_state
+            )
+    return fold_metrics, spread
 
 
 def _mean_metrics(fold_metrics: list[dict[str, float]]) -> dict[str, float]:
@@ -135,7 +145,7 @@ def _run(spec: TrialSpec) -> TrialResult:
     per_fit_s = spec.max_time_s / n_fits if spec.max_time_s is not None else None
     metric = get_metric(spec.metric, spec.schema.task)
 
-    fold_metrics = _cross_validate(spec, template, limit, per_fit_s)
+    fold_metrics, holdout_spread = _cross_validate(spec, template, limit, per_fit_s)
     fold_scores = [m[metric.key] for m in fold_metrics if metric.key in m]
 
     train_rows = _limit_rows(spec.splits.train, limit, spec.random_state)
@@ -160,7 +170,7 @@ def _run(spec: TrialSpec) -> TrialResult:
         status="completed",
         estimator=model,
         val_score=float(np.mean(fold_scores)) if fold_scores else None,
-        val_std=float(np.std(fold_scores)) if len(fold_scores) > 1 else None,
+        val_std=float(np.std(fold_scores)) if len(fold_scores) > 1 else holdout_spread,
         fold_scores=fold_scores,
         metrics={"cv": _mean_metrics(fold_metrics), "test": test_metrics, "train": train_metrics},
         fit_time_s=fit_time_s,
