@@ -44,3 +44,13 @@ def test_used_up_budget_skips_everything():
     budget = Budget(5, clock=clock)
     clock.t = 6.0
     assert budget.skip_reason(0.0, time_boundable=True) == "time budget used up"
+
+
+def test_reserve_holds_time_back_for_networks():
+    clock = Clock()
+    budget = Budget(100, clock=clock)
+    budget.record(1.0, 1.0)
+    clock.t = 10.0
+    assert budget.skip_reason(50.0, time_boundable=False) is None  # 50s needed, 90s left
+    reason = budget.skip_reason(50.0, time_boundable=False, reserve_s=60.0)
+    assert reason is not None and "holding 60s for the deep-learning families" in reason

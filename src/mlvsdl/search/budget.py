@@ -40,8 +40,14 @@ class Budget:
             return None
         return cost_hint * self._seconds / self._cost
 
-    def skip_reason(self, cost_hint: float, *, time_boundable: bool) -> str | None:
-        """Why a trial should not start now, or None if it should."""
+    def skip_reason(
+        self, cost_hint: float, *, time_boundable: bool, reserve_s: float = 0.0
+    ) -> str | None:
+        """Why a trial should not start now, or None if it should.
+
+        ``reserve_s`` is time held back for trials still to come (the networks, so that a
+        comparison is never classical-only because the classical models used the budget up).
+        """
         remaining = self.remaining_s
         if remaining is None:
             return None
@@ -50,14 +56,16 @@ class Budget:
         estimate = self.estimate_s(cost_hint)
         if estimate is None:
             return None
+        available = remaining - reserve_s
+        held = f" after holding {reserve_s:.0f}s for the deep-learning families" * (reserve_s > 0)
         if time_boundable:
             # A network stops on its own clock; skip only if it would get under a quarter of
             # the time it is predicted to want.
-            if remaining < 0.25 * estimate:
-                return f"needs ~{estimate:.0f}s, only {remaining:.0f}s of budget left"
+            if available < 0.25 * estimate:
+                return f"needs ~{estimate:.0f}s, only {max(available, 0):.0f}s of budget left{held}"
             return None
-        if estimate > remaining:
-            return f"needs ~{estimate:.0f}s, only {remaining:.0f}s of budget left"
+        if estimate > available:
+            return f"needs ~{estimate:.0f}s, only {max(available, 0):.0f}s of budget left{held}"
         return None
 
     def allowance_s(self, n_boundable_left: int) -> float | None:
