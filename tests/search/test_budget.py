@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from mlvsdl.search.budget import Budget
 
 
@@ -21,17 +23,19 @@ def test_skips_a_family_predicted_to_overrun():
     clock = Clock()
     budget = Budget(10, clock=clock)
     assert budget.skip_reason(100, time_boundable=False) is None  # nothing learned yet
-    budget.record(cost_hint=1.0, seconds=2.0)
-    clock.t = 2.0
-    assert budget.estimate_s(3.0) == 6.0
-    assert budget.skip_reason(3.0, time_boundable=False) is None  # 6s needed, 8s left
-    reason = budget.skip_reason(5.0, time_boundable=False)  # 10s needed, 8s left
+    budget.record(cost_hint=0.0, seconds=0.5)  # the overhead every trial pays
+    budget.record(cost_hint=1.0, seconds=2.5)
+    clock.t = 3.0
+    assert budget.estimate_s(3.0) == 0.5 + 2.0 * 3.0
+    assert budget.skip_reason(3.0, time_boundable=False) is None  # 6.5s needed, 7s left
+    reason = budget.skip_reason(5.0, time_boundable=False)  # 10.5s needed, 7s left
     assert reason is not None and "needs ~10s" in reason
 
 
 def test_networks_get_a_fair_share_instead_of_a_skip():
     clock = Clock()
     budget = Budget(100, clock=clock)
+    budget.record(0.0, 0.0)
     budget.record(1.0, 1.0)
     clock.t = 40.0
     assert budget.skip_reason(200.0, time_boundable=True) is None  # wants 200s, 60s left
@@ -49,8 +53,17 @@ def test_used_up_budget_skips_everything():
 def test_reserve_holds_time_back_for_networks():
     clock = Clock()
     budget = Budget(100, clock=clock)
+    budget.record(0.0, 0.0)
     budget.record(1.0, 1.0)
     clock.t = 10.0
     assert budget.skip_reason(50.0, time_boundable=False) is None  # 50s needed, 90s left
     reason = budget.skip_reason(50.0, time_boundable=False, reserve_s=60.0)
     assert reason is not None and "holding 60s for the deep-learning families" in reason
+
+
+def test_a_near_free_baseline_does_not_inflate_later_estimates():
+    budget = Budget(100)
+    budget.record(cost_hint=0.001, seconds=0.3)  # a dummy: all overhead
+    assert budget.estimate_s(1000.0) == 0.3  # nothing learned about cost yet: optimistic
+    budget.record(cost_hint=10.0, seconds=1.3)
+    assert budget.estimate_s(20.0) == pytest.approx(0.3 + 20 * 1.0 / 10.001)

@@ -1,8 +1,12 @@
 """The time budget: cheap families first, and no family started that cannot fit.
 
-Costs are learned as the run goes: after each trial the budget keeps the ratio of seconds spent to
-the families' relative cost hints (summed, so large trials dominate), and predicts the next
-family's time from its hint. Networks can stop themselves on a wall-clock limit, so they are given
+Costs are learned as the run goes: a trial's seconds are modelled as a fixed overhead (the fastest
+trial so far: data handling and pipeline set-up that every family pays) plus a rate per unit of
+the family's relative cost hint (learned from the time beyond that overhead, summed over trials so
+large ones dominate), and the next family's time is predicted from its hint. Keeping the overhead
+apart stops a near-free baseline from making every later family look enormous.
+
+Networks can stop themselves on a wall-clock limit, so they are given
 a fair share of what remains instead of being skipped on a prediction alone.
 """
 
@@ -19,8 +23,7 @@ class Budget:
         self.total_s = total_s
         self._clock = clock
         self._start = clock()
-        self._seconds = 0.0
-        self._cost = 0.0
+        self._trials: list[tuple[float, float]] = []  # (cost hint, seconds)
 
     @property
     def elapsed_s(self) -> float:
@@ -31,14 +34,17 @@ class Budget:
         return None if self.total_s is None else max(self.total_s - self.elapsed_s, 0.0)
 
     def record(self, cost_hint: float, seconds: float) -> None:
-        self._cost += cost_hint
-        self._seconds += seconds
+        self._trials.append((cost_hint, seconds))
 
     def estimate_s(self, cost_hint: float) -> float | None:
         """Predicted seconds for a trial of this cost, or None before any trial finished."""
-        if self._cost <= 0:
+        if not self._trials:
             return None
-        return cost_hint * self._seconds / self._cost
+        overhead = min(seconds for _, seconds in self._trials)
+        total_cost = sum(cost for cost, _ in self._trials)
+        excess = sum(seconds - overhead for _, seconds in self._trials)
+        rate = excess / total_cost if total_cost > 0 else 0.0
+        return overhead + rate * cost_hint
 
     def skip_reason(
         self, cost_hint: float, *, time_boundable: bool, reserve_s: float = 0.0
