@@ -1,0 +1,246 @@
+"""The HTTP API over one stored model: ``create_app`` builds a FastAPI app for a run.
+
+Endpoints (all JSON unless said otherwise):
+
+    GET  /          a web page to try predictions by hand (form built from /schema)
+    GET  /health    liveness; always public
+    GET  /models    the run's leaderboard and which model is served
+    GET  /schema    the fields a request may carry, their kinds, typical values and levels
+    POST /predict   one record (JSON object), many (JSON array), CSV or a multipart 'file'
+    POST /explain   one record -> prediction and per-feature contributions
+    GET  /report    the run's HTML report, when one was built
+    GET  /docs      OpenAPI documentation (/openapi.json)
+
+Every error answers ``{"detail": ...}``: 401 (token), 413 (body too large), 415 (content
+type), 422 (invalid input, with one message per field), 404, 409; an unexpected failure answers a
+generic 500 and is logged with its traceback, never sent to the client. The model is loaded
+once; requests of at most ``INLINE_ROWS`` rows (``INLINE_BYTES`` of body) are parsed and
+predicted on the event loop (no thread hop), larger ones in the thread pool.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from mlvsdl import __version__
+from mlvsdl.errors import DataError, StoreError
+from mlvsdl.serve.middleware import BearerAuth, BodyLimit, BodyTooLarge
+from mlvsdl.serve.model import ServedModel, load_served_model
+from mlvsdl.serve.page import PAGE_HTML
+from mlvsdl.serve.schemas import RequestError, parse_csv, parse_json
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "INLINE_BYTES",
+    "INLINE_ROWS",
+    "PUBLIC_PATHS",
+    "build_app",
+    "create_app",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+INLINE_ROWS = 64
+INLINE_BYTES = 64 * 1024
+PUBLIC_PATHS = frozenset({"/", "/health"})
+_CSV_TYPES = {"text/csv": ",", "application/csv": ",", "text/tab-separated-values": "\t"}
+_JSON_TYPES = {"", "application/json", "text/json"}
+
+
+def create_app(
+    run_id: str,
+    store: str | os.PathLike[str] | None = None,
+    model: str | None = None,
+    token: str | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FastAPI:
+    """A FastAPI app serving ``model`` (default: the best) of run ``run_id``.
+
+    Args:
+        run_id: a run id of the store (validated; it cannot name another path).
+        store: store directory (``$MLVSDL_STORE`` or ``./mlvsdl-runs`` when None).
+        model: model name in the run; the best-ranked one when None.
+        token: when set, every endpoint but ``/`` and ``/health`` needs
+            ``Authorization: Bearer <token>``.
+        max_body_bytes: larger request bodies are refused with 413.
+    """
+    served = load_served_model(run_id, store, model)
+    return build_app(served, token=token, max_body_bytes=max_body_bytes)
+
+
+def build_app(
+    served: ServedModel, *, token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> FastAPI:
+    """The app for an already loaded :class:`ServedModel` (see :func:`create_app`)."""
+    app = FastAPI(
+        title=f"mlvsdl: {served.name} of run {served.run_id}",
+        version=__version__,
+        description=f"Predicts **{served.schema.target}** ({served.schema.task}). "
+        "Send records as JSON (an object or an array of objects), CSV text, or a CSV file as "
+        "multipart field `file`; GET /schema lists the fields.",
+    )
+    app.state.served = served
+    _add_routes(app, served)
+    _add_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    if token:
+        app.add_middleware(BearerAuth, token=token, public=PUBLIC_PATHS)
+    return app
+
+
+def _body_spec(served: ServedModel) -> dict[str, Any]:
+    multipart = {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": served.validator.json_schema()},
+                "text/csv": {"schema": {"type": "string"}},
+                "multipart/form-data": {"schema": multipart},
+            },
+        }
+    }
+
+
+def _add_routes(app: FastAPI, served: ServedModel) -> None:
+    spec = _body_spec(served)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> HTMLResponse:
+        return HTMLResponse(PAGE_HTML)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        """Liveness: the model is loaded and the server answers."""
+        return {"status": "ok"}
+
+    @app.get("/models")
+    async def models() -> dict[str, Any]:
+        """The run's leaderboard and the model this server answers with."""
+        return {"run_id": served.run_id, "served": served.name, "models": served.leaderboard}
+
+    @app.get("/schema")
+    async def schema() -> dict[str, Any]:
+        """Fields a request may carry: kind, typical value, known category levels."""
+        return served.describe()
+
+    @app.post("/predict", openapi_extra=spec)
+    async def predict(request: Request) -> Response:
+        """Predictions (and class probabilities) for one or many records."""
+        rows = await _read_rows(request, served)
+        answer = await _call(served.answer, rows)
+        if "text/csv" in request.headers.get("accept", ""):
+            csv_text = _to_csv(answer["predictions"], served.class_keys)
+            return Response(csv_text, media_type="text/csv")
+        return JSONResponse(answer)
+
+    @app.post("/explain", openapi_extra=spec)
+    async def explain(request: Request) -> dict[str, Any]:
+        """Prediction for ONE record with each feature's contribution to it."""
+        rows = await _read_rows(request, served)
+        if len(rows) != 1:
+            raise RequestError(422, f"/explain takes exactly one record, got {len(rows)}.")
+        return {"model": served.name, **(await _call(served.explain, rows[0]))}
+
+    @app.get("/report", response_class=HTMLResponse)
+    async def report() -> Response:
+        """The run's HTML report (built by 'mlvsdl report'), if there is one."""
+        path = served.report_path
+        if path is None or not path.is_file():
+            raise RequestError(
+                404, f"run {served.run_id} has no HTML report yet; build it with 'mlvsdl report'."
+            )
+        return FileResponse(path, media_type="text/html")
+
+
+async def _call(function: Any, rows: Any) -> Any:
+    """Run ``function(rows)`` inline when small, else in the thread pool."""
+    size = len(rows) if isinstance(rows, list) else 1
+    if size <= INLINE_ROWS:
+        return function(rows)
+    return await run_in_threadpool(function, rows)
+
+
+async def _read_rows(request: Request, served: ServedModel) -> list[dict[str, Any]]:
+    """Validated rows from a JSON, CSV or multipart body (any problem: RequestError).
+
+    Bodies over ``INLINE_BYTES`` are parsed and validated in the thread pool.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in _JSON_TYPES or content_type in _CSV_TYPES:
+        body = await request.body()
+    elif content_type == "multipart/form-data":
+        body, content_type = await _uploaded_file(request), "text/csv"
+    else:
+        raise RequestError(
+            415,
+            f"unsupported content type {content_type[:60]!r}; send application/json, text/csv "
+            "or multipart/form-data with a CSV 'file' (with curl: -H 'Content-Type: "
+            "application/json').",
+        )
+    if len(body) <= INLINE_BYTES:
+        return _parse(served, content_type, body)
+    return await run_in_threadpool(_parse, served, content_type, body)
+
+
+def _parse(served: ServedModel, content_type: str, body: bytes) -> list[dict[str, Any]]:
+    if content_type in _CSV_TYPES:
+        records, single = parse_csv(body, sep=_CSV_TYPES[content_type]), False
+    else:
+        records, single = parse_json(body)
+    return served.validator.validate(records, single=single)
+
+
+async def _uploaded_file(request: Request) -> bytes:
+    async with request.form(max_files=1, max_fields=8) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise RequestError(422, "multipart body needs a 'file' field holding CSV text.")
+        return await upload.read()
+
+
+def _to_csv(predictions: list[dict[str, Any]], class_keys: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["prediction", *(f"proba_{k}" for k in class_keys)])
+    for item in predictions:
+        probabilities = item.get("probabilities", {})
+        writer.writerow([item["prediction"], *(probabilities[k] for k in class_keys)])
+    return buffer.getvalue()
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    async def request_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestError)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    async def too_large(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=413)
+
+    async def data_error(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    async def store_error(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.error("error answering %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(
+            {"detail": "internal error; the server log has the details."}, status_code=500
+        )
+
+    app.add_exception_handler(RequestError, request_error)
+    app.add_exception_handler(BodyTooLarge, too_large)
+    app.add_exception_handler(DataError, data_error)
+    app.add_exception_handler(StoreError, store_error)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,221 @@
+"""The model a server answers with: loaded once, with everything a request needs precomputed.
+
+:func:`load_served_model` reads a run from the store (safely: checksums and trusted types, see
+``store/artifacts.py``) and builds a :class:`ServedModel`. Its ``predict`` and ``explain`` take
+validated rows (dicts from :class:`~mlvsdl.serve.schemas.RowValidator`) and return JSON-ready
+results; the one-row path builds its frame straight from the dict.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlvsdl.errors import DataError, StoreError
+from mlvsdl.evaluate.local import explain_row, json_scalar
+from mlvsdl.fastpath import FastPathUnsupported, FastPredictor, fast_predictor
+from mlvsdl.result import load_run
+from mlvsdl.serve.schemas import FIELD_TYPES, RowValidator
+from mlvsdl.store.db import check_run_id
+from mlvsdl.types import ColumnKind, Schema
+
+__all__ = ["EXPLAIN_METHOD", "ServedModel", "category_levels", "load_served_model"]
+
+logger = logging.getLogger(__name__)
+
+EXPLAIN_METHOD = (
+    "replace-with-reference: each feature's contribution is the change in the score when that "
+    "feature alone is replaced by its typical training value (median, or most frequent value); "
+    "the score is the probability of the predicted class, or the predicted value. Interactions "
+    "are ignored and contributions need not add up."
+)
+MAX_LEVELS = 200  # category levels listed in /schema (for the form)
+FAST_PATH_MAX_ROWS = 64  # above this, the pipeline's vectorized pandas path is as fast
+
+
+@dataclass
+class ServedModel:
+    """One fitted model of a run, ready to answer requests."""
+
+    run_id: str
+    name: str
+    estimator: Any
+    schema: Schema
+    reference: dict[str, Any]
+    leaderboard: list[dict[str, Any]]
+    report_path: Path | None
+    levels: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.validator = RowValidator(self.schema)
+        self.features = self.schema.feature_names
+        self.classes = (
+            np.asarray(self.estimator.classes_) if self.schema.task.is_classification else None
+        )
+        labels = self.classes if self.classes is not None else []
+        self.class_keys = [str(json_scalar(c)) for c in labels]
+        self._known = {name: frozenset(values) for name, values in self.levels.items()}
+        try:  # numpy-only path for a few rows; verified against the pipeline when built
+            self._fast: FastPredictor | None = fast_predictor(self.estimator, self.schema)
+        except FastPathUnsupported as exc:
+            logger.info("serving %s through its pipeline: %s", self.name, exc)
+            self._fast = None
+
+    def _outputs(self, rows: list[dict[str, Any]]) -> np.ndarray:
+        """Probabilities (classification) or values (regression) for validated rows."""
+        if self._fast is not None and len(rows) <= FAST_PATH_MAX_ROWS:
+            return self._fast.predict_proba(rows)
+        frame = self.frame(rows)
+        if self.classes is None:
+            return np.asarray(self.estimator.predict(frame))
+        return np.asarray(self.estimator.predict_proba(frame))
+
+    def frame(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
+        """The raw DataFrame the pipeline takes (one column per feature)."""
+        if len(rows) == 1:
+            row = rows[0]
+            return pd.DataFrame({name: [row[name]] for name in self.features})
+        return pd.DataFrame.from_records(rows, columns=self.features)
+
+    def predict(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``[{"prediction": ..., "probabilities": {class: p}}]`` (no probabilities: regression)."""
+        outputs = _checked(np.asarray(self._outputs(rows), dtype=np.float64))
+        if self.classes is None:
+            return [{"prediction": v} for v in outputs.tolist()]
+        proba = outputs
+        labels = [json_scalar(c) for c in self.classes[proba.argmax(axis=1)]]
+        keys = self.class_keys
+        return [
+            {"prediction": label, "probabilities": dict(zip(keys, p, strict=True))}
+            for label, p in zip(labels, proba.tolist(), strict=True)
+        ]
+
+    def answer(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """The body of a /predict answer: model name, predictions and any warnings."""
+        body: dict[str, Any] = {"model": self.name, "predictions": self.predict(rows)}
+        warnings = self.warnings(rows)
+        if warnings:
+            body["warnings"] = warnings
+        return body
+
+    def explain(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Prediction and per-feature contributions for one validated row."""
+        if not self.reference:
+            raise StoreError(
+                f"run {self.run_id} has no reference values (it predates explanations); "
+                "re-run 'mlvsdl compare' to explain its predictions."
+            )
+        result = self.predict([row])[0]
+        contributions = explain_row(self.estimator, self.schema, self.frame([row]), self.reference)
+        for item in contributions:
+            item["contribution"] = _finite(item["contribution"])
+        if self.classes is None:
+            explained = f"predicted {self.schema.target}"
+        else:
+            explained = f"probability of class {result['prediction']!r}"
+        return {
+            **result,
+            "explained": explained,
+            "method": EXPLAIN_METHOD,
+            "contributions": contributions,
+        }
+
+    def warnings(self, rows: list[dict[str, Any]], *, limit: int = 20) -> list[str]:
+        """Notes on valid but unusual input: category values the model never saw in training."""
+        out: list[str] = []
+        for row_index, row in enumerate(rows):
+            for name, known in self._known.items():
+                value = row[name]
+                if value is not None and value not in known and len(out) < limit:
+                    where = f"row {row_index}: " if len(rows) > 1 else ""
+                    out.append(f"{where}{name}={value!r} was not seen in training; read as unknown")
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """What GET /schema answers: the fields a request may carry and how each is read."""
+        fields = []
+        for column in self.schema.columns:
+            if not column.used:
+                continue
+            item: dict[str, Any] = {
+                "name": column.name,
+                "kind": str(column.kind),
+                "widget": FIELD_TYPES[column.kind].widget if column.kind in FIELD_TYPES else None,
+                "reference": self.reference.get(column.name),
+                "missing_fraction": column.missing_fraction,
+            }
+            if column.name in self.levels:
+                item["levels"] = self.levels[column.name][:MAX_LEVELS]
+            fields.append(item)
+        return {
+            "run_id": self.run_id,
+            "model": self.name,
+            "target": self.schema.target,
+            "task": str(self.schema.task),
+            "classes": self.class_keys or None,
+            "fields": fields,
+            "ignored": [c.name for c in self.schema.dropped] + [self.schema.target],
+            "explain": bool(self.reference),
+        }
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _checked(values: np.ndarray) -> np.ndarray:
+    """``values`` if all finite; else a DataError naming the rows (extreme inputs can do this)."""
+    bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+    if bad.any():
+        rows = ", ".join(map(str, np.flatnonzero(bad)[:10]))
+        raise DataError(
+            f"the model gave no finite answer for row(s) {rows}; check them for extreme values."
+        )
+    return values
+
+
+def category_levels(estimator: Any, schema: Schema) -> dict[str, list[str]]:
+    """Category levels seen in training, read from the pipeline's encoder (empty if none)."""
+    categorical = schema.of_kind(ColumnKind.CATEGORICAL)
+    encode = getattr(estimator, "named_steps", {}).get("encode")
+    for name, transformer, columns in getattr(encode, "transformers_", ()):
+        if name == "cat" and hasattr(transformer, "categories_") and list(columns) == categorical:
+            return {
+                col: [str(v) for v in cats if isinstance(v, str) and v != "__missing__"]
+                for col, cats in zip(columns, transformer.categories_, strict=True)
+            }
+    return {}
+
+
+def load_served_model(
+    run_id: str, store: str | os.PathLike[str] | None = None, model: str | None = None
+) -> ServedModel:
+    """Load ``model`` (default: the best) of run ``run_id`` once, for serving."""
+    result = load_run(check_run_id(run_id), store=store)
+    name = model or result.best_model_name
+    if name not in result.models:
+        raise StoreError(
+            f"run {run_id} has no fitted model {name!r}; choose one of: {', '.join(result.models)}."
+        )
+    estimator = result.models[name]
+    report = result.store / "runs" / run_id / "report.html"
+    board = result.leaderboard.astype(object).where(result.leaderboard.notna(), None)
+    columns = ["rank", "model", "title", "kind", "status", "val_score", "test_score", "note"]
+    logger.info("serving model %s of run %s", name, run_id)
+    return ServedModel(
+        run_id=run_id,
+        name=name,
+        estimator=estimator,
+        schema=result.schema,
+        reference=dict(result.settings.get("reference") or {}),
+        leaderboard=[{k: json_scalar(r[k]) for k in columns} for r in board.to_dict("records")],
+        report_path=report,
+        levels=category_levels(estimator, result.schema),
+    )

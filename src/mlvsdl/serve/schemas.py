@@ -1,0 +1,264 @@
+"""Request validation built from a run's Schema: one typed field per input column.
+
+Each :class:`~mlvsdl.types.ColumnKind` maps to a :class:`FieldType`: a validator that turns what a
+client sent (JSON values, or CSV text) into what the model's cleaning step reads, or raises a
+``ValueError`` whose message names what was expected. A new column kind slots in by adding one
+entry to :data:`FIELD_TYPES`. Every field may be absent or null (the models handle missing
+values); unknown fields are refused, so a misspelt column name is an error rather than a silently
+missing value. The target and the columns the run dropped are accepted and ignored.
+
+Parsing (JSON, CSV, multipart) and validation never raise anything but :class:`RequestError`, so
+nothing a client sends can reach the model unchecked.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import pandas as pd
+from pydantic import ConfigDict, PlainValidator, TypeAdapter, ValidationError, WithJsonSchema
+from typing_extensions import TypedDict
+
+from mlvsdl.data.load import DEFAULT_NA_VALUES
+from mlvsdl.errors import ConfigError
+from mlvsdl.types import ColumnKind, Schema
+
+__all__ = [
+    "FIELD_TYPES",
+    "FieldType",
+    "RequestError",
+    "RowValidator",
+    "parse_csv",
+    "parse_json",
+]
+
+_NA_TEXT = frozenset({"", "na", "nan", "null", "none", *DEFAULT_NA_VALUES})
+_TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})  # as TableCleaner reads booleans
+_FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
+
+
+class RequestError(Exception):
+    """A request the server answers with an error status and a JSON ``detail``."""
+
+    def __init__(self, status_code: int, detail: Any) -> None:
+        super().__init__(str(detail))
+        self.status_code = status_code
+        self.detail = detail
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().lower() in _NA_TEXT)
+
+
+def _number(value: Any) -> float | None:
+    if _missing(value):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a number, got {_kind_of(value)}")
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"expected a number, got {_show(value)}") from None
+    if math.isinf(number):
+        raise ValueError("expected a finite number")
+    return None if math.isnan(number) else number
+
+
+def _boolean(value: Any) -> bool | None:
+    if _missing(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, int | float | str) else None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"expected true or false (or yes/no, 1/0), got {_show(value)}")
+
+
+def _datetime(value: Any) -> str | None:
+    if _missing(value):
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date or time as text, got {_kind_of(value)}")
+    try:
+        pd.Timestamp(value.strip())
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(
+            f"expected a date or time such as 2024-01-31 or 2024-01-31T12:00:00, got {_show(value)}"
+        ) from None
+    return value.strip()
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected text, got {_kind_of(value)}")
+    return str(value)
+
+
+def _category(value: Any) -> str | None:
+    if _missing(value):
+        return None
+    if not isinstance(value, int | float | str):
+        raise ValueError(f"expected a category (text or number), got {_kind_of(value)}")
+    return str(value)
+
+
+def _ignored(value: Any) -> Any:
+    return None
+
+
+def _kind_of(value: Any) -> str:
+    names = {bool: "a boolean", dict: "an object", list: "an array", str: "text"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """How one column kind is validated and described (JSON Schema, form widget)."""
+
+    validate: Callable[[Any], Any]
+    json_schema: dict[str, Any]
+    widget: str  # what the web form shows: number, boolean, datetime, text, category
+
+
+FIELD_TYPES: dict[ColumnKind, FieldType] = {
+    ColumnKind.NUMERIC: FieldType(_number, {"type": ["number", "string", "null"]}, "number"),
+    ColumnKind.BOOLEAN: FieldType(_boolean, {"type": ["boolean", "string", "null"]}, "boolean"),
+    ColumnKind.DATETIME: FieldType(_datetime, {"type": ["string", "null"]}, "datetime"),
+    ColumnKind.TEXT: FieldType(_text, {"type": ["string", "null"]}, "text"),
+    ColumnKind.CATEGORICAL: FieldType(
+        _category, {"type": ["string", "number", "boolean", "null"]}, "category"
+    ),
+}
+_IGNORED = FieldType(_ignored, {"description": "accepted and ignored"}, "ignored")
+
+
+def field_type(kind: ColumnKind) -> FieldType:
+    """The :class:`FieldType` for ``kind``; a kind the server cannot take yet is an error."""
+    try:
+        return FIELD_TYPES[kind]
+    except KeyError:
+        raise ConfigError(
+            f"this run has {kind} columns, which the server cannot take yet; use 'mlvsdl predict'."
+        ) from None
+
+
+class RowValidator:
+    """Validates records (dicts) against a schema and returns clean, model-ready rows."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self.features = schema.feature_names
+        fields: dict[str, Any] = {}
+        for column in schema.columns:
+            kind = field_type(column.kind) if column.used else _IGNORED
+            fields[column.name] = _annotated(kind, column.name)
+        fields.setdefault(schema.target, _annotated(_IGNORED, schema.target))
+        row_type = TypedDict("Row", fields, total=False)  # type: ignore[misc]
+        row_type.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
+        self._rows = TypeAdapter(list[row_type])  # type: ignore[valid-type]
+        self._row_type = row_type
+
+    def json_schema(self) -> dict[str, Any]:
+        """JSON Schema of a request body: one record or an array of records."""
+        row = TypeAdapter(self._row_type).json_schema()
+        return {"anyOf": [row, {"type": "array", "items": row}]}
+
+    def validate(self, records: list[Any], *, single: bool = False) -> list[dict[str, Any]]:
+        """Clean rows (feature columns only, absent ones as None) or a 422 with every problem."""
+        try:
+            rows = self._rows.validate_python(records)
+        except ValidationError as exc:
+            raise RequestError(422, _field_errors(exc, single=single)) from None
+        features = self.features
+        return [{name: row.get(name) for name in features} for row in rows]
+
+
+def _annotated(kind: FieldType, name: str) -> Any:
+    schema = {**kind.json_schema, "title": name}
+    return Annotated[Any, PlainValidator(kind.validate), WithJsonSchema(schema)]
+
+
+_MESSAGES = {
+    "extra_forbidden": "unknown field; GET /schema lists the fields this model takes",
+    "dict_type": "expected an object with one field per column",
+    "list_type": "expected an array of objects",
+}
+
+
+def _field_errors(exc: ValidationError, *, single: bool) -> list[dict[str, Any]]:
+    """Pydantic's errors as ``[{loc, msg}]``, without echoing input or internals (max 50)."""
+    out = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False)[:50]:
+        loc = list(error["loc"])
+        if single and loc and loc[0] == 0:
+            loc = loc[1:]
+        message = _MESSAGES.get(error["type"], error["msg"].removeprefix("Value error, "))
+        out.append({"loc": ["body", *loc], "msg": message})
+    return out
+
+
+def parse_json(body: bytes) -> tuple[list[Any], bool]:
+    """Records from a JSON body (an object or an array of objects) and whether it was one."""
+    if not body.strip():
+        raise RequestError(422, "empty body; send a JSON object (one row) or an array of objects.")
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        raise RequestError(422, "body is not valid JSON: nested too deeply.") from None
+    except UnicodeDecodeError:
+        raise RequestError(422, "body is not valid JSON: it is not UTF-8 text.") from None
+    except ValueError as exc:
+        raise RequestError(422, f"body is not valid JSON: {_json_error(exc)}.") from None
+    if isinstance(data, dict):
+        return [data], True
+    if isinstance(data, list):
+        if not data:
+            raise RequestError(422, "no rows: the array is empty.")
+        return data, False
+    raise RequestError(
+        422, f"expected a JSON object (one row) or an array of objects, got {_kind_of(data)}."
+    )
+
+
+def _json_error(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    return "a value cannot be read"
+
+
+def parse_csv(body: bytes, *, sep: str = ",") -> list[dict[str, Any]]:
+    """Records from CSV (or TSV) text with a header row; every cell is read as text."""
+    if not body.strip():
+        raise RequestError(422, "empty body; send CSV text with a header row and data rows.")
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(body),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding="utf-8",
+            engine="c",
+        )
+    except ValueError:  # pandas' parser, empty-data and decoding errors are all ValueErrors
+        raise RequestError(
+            422, "body is not valid CSV: give UTF-8 text with a header row and data rows."
+        ) from None
+    if frame.empty:
+        raise RequestError(422, "no rows: the CSV has a header but no data rows.")
+    return frame.to_dict("records")
