@@ -1,0 +1,356 @@
+"""The analysis step: what the report needs from the data, computed while the data is in memory.
+
+The store keeps no copy of the data, so everything a report shows beyond the leaderboard (cost
+profiles, importances, confusion matrices, learning curves, the recommendation) is computed at
+the end of ``compare`` (learning curves only with ``curves=True``, or later by ``mlvsdl curves``
+from the original file) and written to the store as ONE JSON document per run:
+
+    <store>/runs/<run_id>/analysis.json
+
+Why a JSON artifact rather than new tables: it is written atomically in one rename
+(``write_bytes_atomic``), holds nested data (curves with bands, matrices) that tables would
+flatten, carries a ``format`` number for later changes, and, being plain data, is safe to read.
+Its sections (each a key; a failing section is logged and recorded under ``errors`` without
+stopping the others):
+
+``reference_row`` training medians/modes (the baseline of per-row explanations);
+``costs`` per model (see :mod:`~mlvsdl.evaluate.cost`); ``importance`` per model plus
+``agreement``; ``diagnostics`` per model (confusion matrix / residual histograms on the test
+rows); ``overfitting`` per model; ``engineering``; ``curves`` with ``crossover``; ``examples``
+(one held-out row explained); ``recommendation``; ``errors``; ``timings_s``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlvsdl.errors import StoreError
+from mlvsdl.evaluate.cost import profile_candidate
+from mlvsdl.evaluate.diagnostics import error_diagnostics, overfitting
+from mlvsdl.evaluate.engineering import measure_engineering
+from mlvsdl.evaluate.explain import ROW_EXPLAINERS, explain_row
+from mlvsdl.evaluate.importance import (
+    ModelImportance,
+    agreement,
+    native_importance,
+    permutation_importance,
+)
+from mlvsdl.evaluate.learning import curves_section
+from mlvsdl.evaluate.local import reference_values
+from mlvsdl.evaluate.recommend import recommend
+from mlvsdl.evaluate.rundata import RunData, load_run_data, read_options, source_path
+from mlvsdl.families.registry import all_families
+from mlvsdl.store import Store
+from mlvsdl.store.artifacts import write_bytes_atomic
+from mlvsdl.types import Schema
+
+__all__ = [
+    "ANALYSIS_FILE",
+    "RunData",
+    "analyse_run",
+    "analysis_path",
+    "load_analysis",
+    "load_run_data",
+    "read_options",
+    "save_analysis",
+    "source_path",
+    "update_curves",
+]
+
+logger = logging.getLogger(__name__)
+
+ANALYSIS_FILE = "analysis.json"
+FORMAT = 1
+IMPORTANCE_ROWS = 500
+EXPLAIN_ROWS = 200
+
+
+def analysis_path(store: Store, run_id: str) -> Path:
+    return store.run_dir(run_id) / ANALYSIS_FILE
+
+
+def load_analysis(store: Store, run_id: str) -> dict[str, Any] | None:
+    """The run's analysis document, or None if it has none (an older or unfinished run)."""
+    path = analysis_path(store, run_id)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"analysis of run {run_id} at {path} is unreadable: {exc}") from None
+
+
+def save_analysis(store: Store, run_id: str, document: dict[str, Any]) -> Path:
+    path = analysis_path(store, run_id)
+    write_bytes_atomic(path, json.dumps(document, default=_json_default, indent=1).encode())
+    return path
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return str(value)
+
+
+class _Context:
+    """What every section needs: the store rows, the data, the fitted models, the deadlines."""
+
+    def __init__(
+        self, store: Store, run_id: str, data: RunData, models: Mapping[str, Any], budget_s: float
+    ) -> None:
+        self.store, self.run_id, self.data, self.budget_s = store, run_id, data, budget_s
+        self._models = dict(models)
+        self.candidates = store.db.candidates(run_id)
+        self.done = [c for c in self.candidates if c["status"] == "completed"]
+        families = {f.key: f for f in all_families()}
+        self.titles = {
+            c["name"]: getattr(families.get(c["family"]), "title", c["name"])
+            for c in self.candidates
+        }
+        self.interpretable = {
+            c["name"]: bool(getattr(families.get(c["family"]), "interpretable", False))
+            for c in self.candidates
+        }
+
+    def model(self, name: str) -> Any:
+        if name not in self._models:
+            self._models[name] = self.store.load_model(self.run_id, name)
+        return self._models[name]
+
+    def family(self, name: str) -> str:
+        return next((c["family"] for c in self.candidates if c["name"] == name), name)
+
+    def ranked(self) -> list[dict[str, Any]]:
+        sign = 1 if self.data.metric.greater_is_better else -1
+        return sorted(self.done, key=lambda c: -sign * float(c["val_score"]))
+
+    def sample(self, rows: np.ndarray, size: int) -> np.ndarray:
+        rng = np.random.default_rng(self.data.seed)
+        return np.sort(rng.choice(rows, size=min(size, len(rows)), replace=False))
+
+
+def _section(doc: dict[str, Any], name: str, fn: Callable[[], Any]) -> None:
+    start = time.perf_counter()
+    try:
+        doc[name] = fn()
+    except Exception as exc:  # one broken section must not cost the user the others
+        logger.warning("analysis section %s failed: %s", name, exc, exc_info=True)
+        doc.setdefault("errors", {})[name] = f"{type(exc).__name__}: {exc}"
+    doc.setdefault("timings_s", {})[name] = round(time.perf_counter() - start, 3)
+
+
+def analyse_run(
+    store: Store,
+    run_id: str,
+    data: RunData,
+    models: Mapping[str, Any],
+    *,
+    curves: bool = False,
+    time_left_s: float | None = None,
+    budget_s: float = 20.0,
+) -> dict[str, Any]:
+    """Compute every analysis section for a finished run and write ``analysis.json``.
+
+    ``budget_s`` bounds the cheap sections (importance, latency). ``time_left_s`` is what
+    remains of the run's time budget (None: no limit): with ``curves``, whatever the cheap
+    sections leave of it goes a quarter to the feature-engineering refits and the rest to the
+    learning curves; without, neither runs (both refit models).
+    """
+    deadline = None if time_left_s is None else time.perf_counter() + time_left_s
+    ctx = _Context(store, run_id, data, models, budget_s)
+    doc: dict[str, Any] = {"format": FORMAT, "run_id": run_id, "created_at": _now()}
+    doc["errors"], doc["timings_s"] = {}, {}
+    _section(
+        doc, "reference_row", lambda: reference_values(data.X.iloc[data.splits.train], data.schema)
+    )
+    _section(doc, "importance", lambda: _importance(ctx, doc.get("reference_row") or {}))
+    _section(doc, "costs", lambda: _costs(ctx))
+    _section(doc, "diagnostics", lambda: _diagnostics(ctx))
+    _section(doc, "overfitting", lambda: overfitting(store.db.metrics(run_id), data.metric))
+    if curves:
+        left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
+        _measured_sections(ctx, doc, left)
+    else:
+        doc["curves"] = {"status": "not run", "reason": "run with --curves or 'mlvsdl curves'"}
+    _section(doc, "recommendation", lambda: _recommend(ctx, doc))
+    _section(doc, "examples", lambda: _examples(ctx, doc))
+    save_analysis(store, run_id, doc)
+    return doc
+
+
+def _measured_sections(ctx: _Context, doc: dict[str, Any], budget_s: float | None) -> None:
+    """The sections that refit models: feature engineering (a quarter of the time), then the
+    learning curves (the rest). Only with curves asked for, as they cost real training time."""
+    start = time.perf_counter()
+    fe_budget = 0.25 * budget_s if budget_s is not None else 120.0
+    _section(doc, "engineering", lambda: _engineering(ctx, doc, fe_budget))
+    left = None if budget_s is None else max(budget_s - (time.perf_counter() - start), 0.0)
+    _section(doc, "curves", lambda: _curves(ctx, left))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _importance(ctx: _Context, reference: dict[str, Any]) -> dict[str, Any]:
+    data = ctx.data
+    rows = ctx.sample(data.splits.test, IMPORTANCE_ROWS)
+    X, y = data.X.iloc[rows], data.y[rows]
+    per_model_s = min(1.0, ctx.budget_s / (2 * max(len(ctx.done), 1)))
+    kinds = {c["name"]: c["kind"] for c in ctx.done}
+    out: dict[str, Any] = {}
+    for cand in ctx.done:
+        name, estimator = cand["name"], ctx.model(cand["name"])
+        if cand["family"] == "dummy":  # ignores its inputs: nothing to measure
+            zeros = dict.fromkeys(data.schema.feature_names, 0.0)
+            out[name] = ModelImportance(name, True, zeros, zeros, 0, len(rows)).to_dict()
+            continue
+        means, stds, repeats = permutation_importance(
+            estimator,
+            X,
+            y,
+            data.metric,
+            data.schema.feature_names,
+            random_state=data.seed,
+            max_time_s=per_model_s,
+        )
+        native = _native_or_none(estimator, X.iloc[:EXPLAIN_ROWS], data.schema, reference)
+        out[name] = ModelImportance(
+            name,
+            ctx.interpretable[name],
+            means,
+            stds,
+            repeats,
+            len(rows),
+            native[0] if native else None,
+            native[1] if native else None,
+        ).to_dict()
+    models = [ModelImportance(**v) for k, v in out.items() if ctx.family(k) != "dummy"]
+    agree = agreement(models, kinds)
+    return {"models": out, "agreement": agree.to_dict() if agree else None, "split": "test"}
+
+
+def _native_or_none(
+    estimator: Any, X: pd.DataFrame, schema: Schema, reference: dict[str, Any]
+) -> tuple[str, dict[str, float]] | None:
+    try:
+        return native_importance(estimator, X, schema, reference)
+    except Exception as exc:  # a native view is a bonus; permutation importance still stands
+        logger.warning("native importance failed: %s", exc, exc_info=True)
+        return None
+
+
+def _costs(ctx: _Context) -> dict[str, Any]:
+    rows = ctx.data.X.iloc[ctx.sample(ctx.data.splits.test, 50)]
+    out = {}
+    for cand in ctx.done:
+        name = cand["name"]
+        profile = profile_candidate(
+            ctx.model(name),
+            cand,
+            rows,
+            lambda name=name: ctx.store.load_model(ctx.run_id, name),
+            classification=ctx.data.schema.task.is_classification,
+            max_time_s=min(0.5, ctx.budget_s / (4 * max(len(ctx.done), 1))),
+        )
+        out[name] = profile.to_dict()
+    return out
+
+
+def _diagnostics(ctx: _Context) -> dict[str, Any]:
+    test = ctx.data.splits.test
+    X, y = ctx.data.X.iloc[test], ctx.data.y[test]
+    return {
+        c["name"]: error_diagnostics(ctx.model(c["name"]), X, y, ctx.data.schema) for c in ctx.done
+    }
+
+
+def _engineering(ctx: _Context, doc: dict[str, Any], budget_s: float) -> dict[str, Any] | None:
+    ranking: list[str] = []
+    best_ml = next((c for c in ctx.ranked() if c["kind"] == "ml"), None)
+    imp = (doc.get("importance") or {}).get("models", {})
+    if best_ml is not None and best_ml["name"] in imp:
+        means = imp[best_ml["name"]]["permutation_mean"]
+        ranking = sorted(means, key=lambda k: -means[k])
+    data = ctx.data
+    return measure_engineering(
+        data.X,
+        data.y,
+        data.schema,
+        data.splits,
+        data.metric,
+        ctx.candidates,
+        ranking,
+        random_state=data.seed,
+        deadline=time.perf_counter() + budget_s,
+    )
+
+
+def _curves(ctx: _Context, budget_s: float | None) -> dict[str, Any]:
+    return curves_section(ctx.data, ctx.ranked(), ctx.titles, budget_s)
+
+
+def _recommend(ctx: _Context, doc: dict[str, Any]) -> dict[str, Any] | None:
+    curves = doc.get("curves") or {}
+    found = recommend(
+        ctx.candidates,
+        ctx.data.metric,
+        costs=doc.get("costs") or {},
+        interpretable=ctx.interpretable,
+        titles=ctx.titles,
+        crossover=curves.get("crossover"),
+        curves_status=str(curves.get("status", "not run")),
+        curves_reason=str(curves.get("reason", "")),
+    )
+    return found.to_dict() if found else None
+
+
+def _examples(ctx: _Context, doc: dict[str, Any]) -> dict[str, Any] | None:
+    rec = doc.get("recommendation")
+    if not rec:
+        return None
+    modality = ctx.data.schema.modality
+    if modality not in ROW_EXPLAINERS:
+        return {"row": None, "models": {}, "reason": f"not available for {modality} data yet"}
+    kinds = {c["name"]: c["kind"] for c in ctx.done}
+    other = next(
+        (c["name"] for c in ctx.ranked() if c["kind"] != rec["kind"] and c["family"] != "dummy"),
+        None,
+    )
+    position = int(ctx.data.splits.test[0])
+    row = ctx.data.X.iloc[[position]]
+    out = {"row": position, "models": {}}
+    for name in [rec["model"], *([other] if other else [])]:
+        explanation = explain_row(
+            ctx.model(name), name, row, ctx.data.schema, doc.get("reference_row") or {}, top=8
+        )
+        out["models"][name] = explanation.to_dict() | {"kind": kinds[name]}
+    return out
+
+
+def update_curves(
+    store: Store, run_id: str, data: RunData, *, budget_s: float | None
+) -> dict[str, Any]:
+    """Trace learning curves (and measure feature engineering) for a stored run, and merge them
+    into its analysis."""
+    doc = load_analysis(store, run_id) or {"format": FORMAT, "run_id": run_id, "errors": {}}
+    ctx = _Context(store, run_id, data, {}, 0.0)
+    for name in ("curves", "engineering"):
+        doc.get("errors", {}).pop(name, None)
+    _measured_sections(ctx, doc, budget_s)
+    _section(doc, "recommendation", lambda: _recommend(ctx, doc))
+    save_analysis(store, run_id, doc)
+    return doc
