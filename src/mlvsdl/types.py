@@ -44,6 +44,8 @@ class ColumnKind(StrEnum):
     BOOLEAN = "boolean"
     DATETIME = "datetime"
     TEXT = "text"
+    IMAGE = "image"  # a path to an image file, or an array of pixels
+    AUDIO = "audio"  # a path to a WAV file, or an array of samples
     DROPPED = "dropped"
 
 
@@ -74,6 +76,9 @@ class Schema:
     modality: Modality = Modality.TABULAR
     n_rows: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)  # warnings shown to the user
+    # How media inputs are normalized, e.g. {"image_size": [28, 28], "channels": 1} or
+    # {"sample_rate": 8000, "duration_s": 1.0}; empty for tables and text.
+    media: dict[str, Any] = field(default_factory=dict)
 
     def of_kind(self, kind: ColumnKind) -> list[str]:
         return [c.name for c in self.columns if c.kind is kind]
@@ -109,6 +114,7 @@ class Schema:
             modality=Modality(data.get("modality", Modality.TABULAR)),
             n_rows=int(data.get("n_rows", 0)),
             notes=tuple(data.get("notes", ())),
+            media=dict(data.get("media", {})),
         )
 
 

@@ -29,7 +29,7 @@ __all__ = ["SUPPORTED_SUFFIXES", "Table", "normalize_columns", "read_table"]
 
 logger = logging.getLogger(__name__)
 
-_DELIMITED = (".csv", ".tsv", ".txt")
+_DELIMITED = (".csv", ".tsv", ".txt", ".data", ".dat")
 _PARQUET = (".parquet", ".pq")
 _JSON = (".jsonl", ".ndjson", ".json")
 SUPPORTED_SUFFIXES: tuple[str, ...] = (*_DELIMITED, *_PARQUET, *_JSON)

@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from mlvsdl.data.load import normalize_columns
+from mlvsdl.data.media import media_kind
 from mlvsdl.errors import ConfigError, DataError, TargetError
-from mlvsdl.types import ColumnInfo, ColumnKind, Schema, Task
+from mlvsdl.types import ColumnInfo, ColumnKind, Modality, Schema, Task
 
-__all__ = ["infer_schema"]
+__all__ = ["infer_schema", "resolve_modality"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,16 +41,21 @@ _CAMEL_ID = re.compile(r"(?:^|[a-z0-9])(?:ID|Id)$")
 
 
 def infer_schema(
-    df: pd.DataFrame, target: str, task: Task | str | None = None
+    df: pd.DataFrame,
+    target: str,
+    task: Task | str | None = None,
+    modality: Modality | str | None = None,
 ) -> tuple[pd.DataFrame, Schema]:
     """Validate ``df`` for predicting ``target`` and infer its Schema.
 
     Returns the cleaned frame (rows with a missing target dropped, index reset, mixed-type
     columns made numeric) and the Schema, whose ``notes`` are the warnings (also logged).
+    The modality is inferred from the column kinds (image or audio column > free text > table)
+    unless ``modality`` is given.
 
     Raises:
         TargetError: the target is unknown, empty, or unusable for the task.
-        ConfigError: ``task`` is not a known task.
+        ConfigError: ``task`` or ``modality`` is not known, or the data has no column for it.
         DataError: the frame has no rows, or no usable input column.
     """
     if not isinstance(df, pd.DataFrame):
@@ -82,10 +88,53 @@ def infer_schema(
         task=chosen,
         columns=tuple(columns),
         classes=classes,
+        modality=resolve_modality(columns, modality),
         n_rows=len(frame),
         notes=tuple(notes),
     )
     return frame, schema
+
+
+# --- modality ---------------------------------------------------------------------------------
+
+_MODALITY_KINDS = {
+    Modality.IMAGE: ColumnKind.IMAGE,
+    Modality.AUDIO: ColumnKind.AUDIO,
+    Modality.TEXT: ColumnKind.TEXT,
+}
+
+
+def resolve_modality(columns: list[ColumnInfo], requested: Modality | str | None) -> Modality:
+    """The requested modality (checked against the columns), else the one the columns imply.
+
+    An image or audio column makes the data images or audio; otherwise a free-text column makes
+    it text; otherwise it is a table. ``tabular`` is always allowed: text is then encoded by
+    length and word count, and media columns are left out.
+    """
+    kinds = {c.kind for c in columns}
+    if requested is None:
+        return next((m for m, k in _MODALITY_KINDS.items() if k in kinds), Modality.TABULAR)
+    try:
+        chosen = Modality(str(requested).strip().lower())
+    except ValueError:
+        choices = ", ".join(m.value for m in Modality if m is not Modality.SERIES)
+        raise ConfigError(f"unknown modality {requested!r}; use one of {choices}.") from None
+    needed = _MODALITY_KINDS.get(chosen)
+    if needed is not None and needed not in kinds:
+        raise ConfigError(
+            f"--modality {chosen} needs a column of kind {needed}, but none was found (kinds: "
+            f"{', '.join(sorted(map(str, kinds)))}); drop --modality to infer it."
+        )
+    if chosen is Modality.TABULAR and not kinds - {
+        ColumnKind.IMAGE,
+        ColumnKind.AUDIO,
+        ColumnKind.DROPPED,
+    }:
+        raise ConfigError(
+            "--modality tabular needs at least one table column besides images or audio; "
+            "drop --modality to infer it."
+        )
+    return chosen
 
 
 # --- target and task ------------------------------------------------------------------------
@@ -236,6 +285,10 @@ def _infer_text_column(
     name: str, col: pd.Series, values: pd.Series
 ) -> tuple[ColumnInfo, pd.Series | None, list[str]]:
     sample = _sample(values)
+    media = media_kind(sample)
+    if media is not None:
+        reason = "image files or pixel arrays" if media is ColumnKind.IMAGE else "audio"
+        return _info(name, col, media, reason, -1), None, []
     if pd.api.types.is_object_dtype(col.dtype) and sample.map(_is_nested).any():
         reason = "nested values (lists or objects); flatten them into columns to use them"
         return _info(name, col, ColumnKind.DROPPED, reason, -1), None, []

@@ -12,12 +12,18 @@ import importlib
 
 from mlvsdl.errors import ConfigError
 from mlvsdl.families.base import Family
-from mlvsdl.types import Schema
+from mlvsdl.types import Modality, Schema
 
 __all__ = ["all_families", "get_family", "register", "resolve_families"]
 
 _FAMILIES: dict[str, Family] = {}
-_MODULES = ("mlvsdl.families.ml", "mlvsdl.families.dl")
+_MODULES = (
+    "mlvsdl.families.ml",
+    "mlvsdl.families.dl",
+    "mlvsdl.families.text",
+    "mlvsdl.families.image",
+    "mlvsdl.families.audio",
+)
 _loaded = False
 
 
@@ -59,10 +65,19 @@ def resolve_families(keys: list[str] | None, schema: Schema) -> list[Family]:
     if keys is None:
         return [f for f in all_families() if f.supports(schema)]
     chosen = [get_family(k) for k in dict.fromkeys(keys)]
-    unsupported = [f.key for f in chosen if not f.supports(schema)]
+    unsupported = [f.key for f in chosen if not _accepts(f, schema)]
     if unsupported:
         raise ConfigError(
             f"families {', '.join(unsupported)} cannot learn a {schema.task} task on "
             f"{schema.modality} data; run 'mlvsdl families' to see which can."
         )
     return chosen
+
+
+def _accepts(family: Family, schema: Schema) -> bool:
+    """Whether a family asked for by name can learn ``schema``: a tabular family also takes a
+    text table, encoding its text columns by length and word count."""
+    if family.supports(schema):
+        return True
+    as_table = schema.modality is Modality.TEXT and Modality.TABULAR in family.modalities
+    return as_table and schema.task in family.tasks

@@ -100,7 +100,7 @@ for _family in (
         "Dummy baseline",
         Kind.ML,
         ALL_TASKS,
-        TABULAR,
+        frozenset(Modality) - {Modality.SERIES},  # the baseline of every comparison
         _dummy,
         relative_cost=0.01,
         interpretable=True,

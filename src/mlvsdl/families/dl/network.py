@@ -1,0 +1,310 @@
+"""A scikit-learn estimator around any ``nn.Module``, trained by the one loop in ``trainer``.
+
+:class:`NetworkEstimator` is the template the text, image and audio networks share. A subclass
+supplies three small methods:
+
+* ``_fit_inputs(X) -> tuple[Tensor, ...]``: learn any input preprocessing (a vocabulary, a
+  scaler) from ``X`` and return the module's input tensors;
+* ``_inputs(X) -> tuple[Tensor, ...]``: the same tensors for new data;
+* ``_build_module(config: dict) -> nn.Module``: a fresh module from a plain config dict, which
+  ``_module_config(n_outputs)`` returns at fit time.
+
+:class:`NetworkClassifierMixin` and :class:`NetworkRegressorMixin` add the target handling,
+loss and ``predict``/``predict_proba``. Training runs through :class:`TimedTrainer`, the core
+:class:`~mlvsdl.families.dl.trainer.Trainer` with a step-level wall-clock limit (an epoch of a
+large network on a CPU can take longer than a whole allowance). A subclass with a ``max_steps``
+parameter trains at most that many steps: one epoch on a seeded subsample when the data is
+larger, else as many epochs as fit.
+
+Pickled state holds plain values only: the module becomes its config dict and numpy weights,
+so ``skops.io`` stores it without trusting any torch type (as ``TabularNetClassifier`` does).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+from torch import Tensor, nn
+
+from mlvsdl.errors import ConfigError, DataError, TargetError
+from mlvsdl.families.dl.trainer import (
+    TrainConfig,
+    Trainer,
+    TrainResult,
+    _usable_rows,
+    _weighted_mean,
+    resolve_device,
+    seeded,
+)
+
+__all__ = [
+    "NetworkClassifierMixin",
+    "NetworkEstimator",
+    "NetworkRegressorMixin",
+    "TimedTrainer",
+    "split_tensors",
+]
+
+logger = logging.getLogger(__name__)
+
+PREDICT_BATCH_SIZE = 512
+
+
+class TimedTrainer(Trainer):
+    """The core loop, with the wall-clock limit checked after every step, not every epoch.
+
+    An epoch cut short averages the batches it ran; the loop then stops with reason ``"time"``.
+    """
+
+    def fit(self, train: tuple[Tensor, ...], val: tuple[Tensor, ...] | None = None) -> TrainResult:
+        limit = self.config.max_time_s
+        self._deadline = time.perf_counter() + limit if limit is not None else math.inf
+        return super().fit(train, val)
+
+    def _out_of_time(self) -> bool:
+        return time.perf_counter() >= getattr(self, "_deadline", math.inf)
+
+    def run_epoch(self, tensors: tuple[Tensor, ...], generator: torch.Generator) -> float:
+        """As ``Trainer.run_epoch``, but stop taking batches once the time is up."""
+        self.module.train()
+        n, size = len(tensors[0]), self.config.batch_size
+        order = torch.randperm(n, generator=generator).to(tensors[0].device)
+        shuffled = tuple(t.index_select(0, order) for t in tensors)
+        losses, sizes = [], []
+        for start in range(0, _usable_rows(n, size), size):
+            if losses and self._out_of_time():
+                break
+            batch = tuple(t[start : start + size] for t in shuffled)
+            losses.append(self.train_step(batch))
+            sizes.append(len(batch[0]))
+        return _weighted_mean(losses, sizes)
+
+    def _stop_reason(
+        self, epoch: int, train_loss: float, val_loss: float | None, elapsed: float, best: Any
+    ) -> Any:
+        reason = super()._stop_reason(epoch, train_loss, val_loss, elapsed, best)
+        return reason or ("time" if self._out_of_time() else None)
+
+
+class NetworkEstimator(BaseEstimator):
+    """Shared fit, predict and serialization for networks trained by the core loop.
+
+    Subclasses define ``__init__`` with explicit keyword parameters (scikit-learn's rule) that
+    include at least those read here: ``lr``, ``weight_decay``, ``batch_size``, ``max_epochs``,
+    ``patience``, ``validation_fraction``, ``random_state``, ``device``, ``max_time_s``.
+    """
+
+    # --- hooks --------------------------------------------------------------------------------
+
+    def _fit_inputs(self, X: Any) -> tuple[Tensor, ...]:
+        raise NotImplementedError
+
+    def _inputs(self, X: Any) -> tuple[Tensor, ...]:
+        raise NotImplementedError
+
+    def _module_config(self, n_outputs: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _build_module(self, config: dict[str, Any]) -> nn.Module:
+        raise NotImplementedError
+
+    def _saved_weights(self, module: nn.Module) -> dict[str, Tensor]:
+        """The weights stored in an artifact; a subclass may leave out frozen ones."""
+        return module.state_dict()
+
+    def _encode_target(self, y: np.ndarray) -> tuple[Tensor, int, np.ndarray | None]:
+        raise NotImplementedError
+
+    def _loss(self) -> nn.Module:
+        raise NotImplementedError
+
+    # --- fit and predict ----------------------------------------------------------------------
+
+    def fit(self, X: Any, y: Any) -> NetworkEstimator:
+        """Learn input preprocessing, then train with early stopping on a held-out part."""
+        y = np.asarray(y)
+        if len(y) < 2:
+            raise DataError(f"a network needs at least 2 training rows, got {len(y)}.")
+        self._check_common_params()
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        targets, n_outputs, stratify = self._encode_target(y)
+        with seeded(seed):
+            inputs = self._fit_inputs(X)
+            self.module_config_ = self._module_config(n_outputs)
+            module = self._build_module(self.module_config_)
+        train, val = split_tensors((*inputs, targets), self.validation_fraction, stratify, seed)
+        train = _cap_rows(train, getattr(self, "max_steps", None), self.batch_size, seed)
+        config = self._train_config(seed, len(train[0]))
+        result = TimedTrainer(module, self._loss(), config).fit(train, val)
+        self.module_ = module
+        self.history_ = [_finite_record(r) for r in result.history]
+        self.best_epoch_ = result.best_epoch
+        self.stop_reason_ = str(result.stop_reason)
+        self.n_params_ = result.n_params
+        self.device_ = result.device
+        return self
+
+    def _check_common_params(self) -> None:
+        fraction = self.validation_fraction
+        if fraction is not None and not 0 <= fraction < 1:
+            raise ConfigError(
+                f"invalid validation_fraction={fraction!r}; expected a fraction in [0, 1)."
+            )
+
+    def _train_config(self, seed: int, n_train: int) -> TrainConfig:
+        """The trainer's settings; ``max_steps`` (if the subclass has it) caps the epochs."""
+        max_epochs = self.max_epochs
+        max_steps = getattr(self, "max_steps", None)
+        if max_steps is not None:
+            per_epoch = max(1, math.ceil(n_train / self.batch_size))
+            max_epochs = max(1, min(max_epochs, math.ceil(max_steps / per_epoch)))
+        return TrainConfig(
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            batch_size=self.batch_size,
+            max_epochs=max_epochs,
+            patience=self.patience,
+            seed=seed,
+            device=str(resolve_device(self.device)),
+            max_time_s=self.max_time_s,
+        )
+
+    @torch.inference_mode()
+    def _forward(self, X: Any) -> Tensor:
+        """Raw network outputs for ``X`` on CPU, batch by batch."""
+        check_is_fitted(self, "module_")
+        inputs = self._inputs(X)
+        module = self.module_.eval()
+        device = next(module.parameters()).device
+        outputs = []
+        for start in range(0, len(inputs[0]), PREDICT_BATCH_SIZE):
+            batch = tuple(t[start : start + PREDICT_BATCH_SIZE].to(device) for t in inputs)
+            outputs.append(module(*batch).float().cpu())
+        return torch.cat(outputs)
+
+    # --- serialization ------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Plain values only: the module becomes numpy weights (its config is already plain)."""
+        state = dict(super().__getstate__())  # a copy: never strip the live object
+        module = state.pop("module_", None)
+        if module is not None:
+            weights = self._saved_weights(module)
+            state["module_weights_"] = {k: v.detach().cpu().numpy() for k, v in weights.items()}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuild the module on CPU from its config and weights."""
+        state = dict(state)
+        weights = state.pop("module_weights_", None)
+        super().__setstate__(state)
+        if weights is not None:
+            module = self._build_module(dict(self.module_config_))
+            tensors = {k: torch.as_tensor(np.array(v)) for k, v in weights.items()}
+            missing, unexpected = module.load_state_dict(tensors, strict=False)
+            if unexpected or set(missing) - set(self._frozen_keys(module)):
+                raise DataError(
+                    f"stored weights do not fit the network (missing {missing[:3]}, unexpected "
+                    f"{unexpected[:3]}); the artifact was made by another version."
+                )
+            self.module_ = module.eval()
+            self.device_ = "cpu"
+
+    def _frozen_keys(self, module: nn.Module) -> list[str]:
+        saved = set(self._saved_weights(module))
+        return [k for k in module.state_dict() if k not in saved]
+
+
+class NetworkClassifierMixin:
+    """Any label type, cross-entropy loss; ``classes_``, ``predict_proba`` and ``predict``."""
+
+    def _encode_target(self, y: np.ndarray) -> tuple[Tensor, int, np.ndarray | None]:
+        check_classification_targets(y)
+        self.classes_, indices = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise TargetError(
+                f"the target has a single class {self.classes_.tolist()}; a classifier needs at "
+                "least two, check the target column or the rows selected."
+            )
+        return torch.from_numpy(indices.astype(np.int64)), len(self.classes_), indices
+
+    def _loss(self) -> nn.Module:
+        return nn.CrossEntropyLoss()
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, one column per entry of ``classes_``."""
+        return torch.softmax(self._forward(X).double(), dim=1).numpy()  # type: ignore[attr-defined]
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+class NetworkRegressorMixin:
+    """A standardized target and MSE loss; ``predict`` in the target's original units."""
+
+    def _encode_target(self, y: np.ndarray) -> tuple[Tensor, int, np.ndarray | None]:
+        y = np.asarray(y, dtype=np.float64)
+        if not np.all(np.isfinite(y)):
+            raise TargetError("the regression target has NaN or infinite values; drop those rows.")
+        self.y_mean_ = float(y.mean())
+        std = float(y.std())
+        self.y_scale_ = std if std > 0 else 1.0
+        scaled = (y - self.y_mean_) / self.y_scale_
+        return torch.from_numpy(scaled.astype(np.float32)).unsqueeze(1), 1, None
+
+    def _loss(self) -> nn.Module:
+        return nn.MSELoss()
+
+    def predict(self, X: Any) -> np.ndarray:
+        scaled = self._forward(X)[:, 0].double().numpy()  # type: ignore[attr-defined]
+        return scaled * self.y_scale_ + self.y_mean_
+
+
+def split_tensors(
+    tensors: tuple[Tensor, ...], fraction: float | None, stratify: np.ndarray | None, seed: int
+) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...] | None]:
+    """Seeded train/validation split of ``tensors`` (stratified when every class allows it)."""
+    n = len(tensors[0])
+    n_val = math.ceil((fraction or 0.0) * n)
+    if n_val < 1 or n - n_val < 2:
+        logger.info("no validation split (%d rows, fraction %s): no early stopping", n, fraction)
+        return tensors, None
+    if stratify is not None:
+        counts = np.bincount(stratify)
+        if counts.min() < 2 or n_val < len(counts) or n - n_val < len(counts):
+            stratify = None
+    train_idx, val_idx = train_test_split(
+        np.arange(n), test_size=n_val, random_state=seed, stratify=stratify
+    )
+    train_rows, val_rows = torch.from_numpy(train_idx), torch.from_numpy(val_idx)
+    return tuple(t[train_rows] for t in tensors), tuple(t[val_rows] for t in tensors)
+
+
+def _finite_record(record: dict[str, Any]) -> dict[str, Any]:
+    """History rows with NaN losses (an epoch cut short before its first step) as None."""
+    return {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()
+    }
+
+
+def _cap_rows(
+    tensors: tuple[Tensor, ...], max_steps: int | None, batch_size: int, seed: int
+) -> tuple[Tensor, ...]:
+    """A seeded subsample of ``max_steps * batch_size`` rows when there are more (one epoch)."""
+    n = len(tensors[0])
+    if max_steps is None or n <= max_steps * batch_size:
+        return tensors
+    keep = np.sort(np.random.default_rng(seed).choice(n, max_steps * batch_size, replace=False))
+    rows = torch.from_numpy(keep)
+    logger.info("max_steps=%d: training on %d of %d rows", max_steps, len(keep), n)
+    return tuple(t[rows] for t in tensors)
