@@ -20,6 +20,7 @@ from mlvsdl.errors import (
     StoreError,
     TargetError,
 )
+from mlvsdl.export.bundle import load_model
 from mlvsdl.result import CompareResult, load_run
 from mlvsdl.types import Kind, Modality, Schema, Task
 
@@ -37,6 +38,7 @@ __all__ = [
     "TargetError",
     "Task",
     "compare",
+    "load_model",
     "load_run",
 ]
 

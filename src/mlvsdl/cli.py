@@ -29,7 +29,7 @@ err_console = Console(stderr=True)
 StoreOpt = Annotated[
     str | None,
     typer.Option(
-        "--store", envvar="MLVSDL_STORE", help="Store directory [default: ./mlvsdl-runs]."
+        "--store", envvar="MLVSDL_STORE", help="Store directory (default: ./mlvsdl-runs)."
     ),
 ]
 NamesOpt = Annotated[
@@ -38,9 +38,15 @@ NamesOpt = Annotated[
 ]
 NaOpt = Annotated[
     str | None,
-    typer.Option("--na-values", help="Comma-separated cell values read as missing [default: ?]."),
+    typer.Option("--na-values", help="Comma-separated cell values read as missing (default: ?)."),
 ]
 RunArg = Annotated[str, typer.Argument(help="Run id (see 'mlvsdl runs'), or 'latest'.")]
+BadFileOpt = Annotated[
+    str,
+    typer.Option(
+        "--on-bad-file", help="skip or fail on unreadable files and empty texts (default: skip)."
+    ),
+]
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -60,10 +66,19 @@ def _resolve_run(run: str, store: str | None) -> str:
 
 @app.command()
 def compare(
-    data: Annotated[str, typer.Argument(help="CSV/TSV/Parquet/JSON Lines file (gzip ok).")],
-    target: Annotated[str, typer.Option("--target", "-t", help="Column to predict.")],
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="CSV/TSV/Parquet/JSON Lines file (gzip ok), or a folder of images or audio "
+            "files with one subfolder per class."
+        ),
+    ],
+    target: Annotated[
+        str | None,
+        typer.Option("--target", "-t", help="Column to predict (default: label, for a folder)."),
+    ] = None,
     task: Annotated[
-        str | None, typer.Option(help="binary, multiclass or regression [default: inferred].")
+        str | None, typer.Option(help="binary, multiclass or regression (default: inferred).")
     ] = None,
     metric: Annotated[str | None, typer.Option(help="Primary metric for ranking.")] = None,
     time_budget: Annotated[
@@ -73,10 +88,27 @@ def compare(
     families: Annotated[
         str | None, typer.Option(help="Comma-separated family keys, e.g. lgbm,mlp.")
     ] = None,
-    cv: Annotated[int | None, typer.Option(help="Cross-validation folds [default: auto].")] = None,
+    cv: Annotated[int | None, typer.Option(help="Cross-validation folds (default: auto).")] = None,
     names: NamesOpt = None,
     na_values: NaOpt = None,
     store: StoreOpt = None,
+    modality: Annotated[
+        str | None, typer.Option(help="tabular, text, image or audio (default: inferred).")
+    ] = None,
+    on_bad_file: BadFileOpt = "skip",
+    label_from_name: Annotated[
+        str | None,
+        typer.Option(
+            "--label-from-name",
+            help="For a folder: file-name pattern with the label, e.g. '{label}_*.wav'.",
+        ),
+    ] = None,
+    curves: Annotated[
+        bool,
+        typer.Option(
+            "--curves", help="Also trace learning curves (30% of the time budget is kept for them)."
+        ),
+    ] = False,
 ) -> None:
     """Train ML and DL families on one table under one protocol and rank them."""
     from mlvsdl.compare import compare as run_compare
@@ -96,8 +128,13 @@ def compare(
             names=_split(names),
             na_values=_split(na_values),
             on_event=progress.update,
+            modality=modality,
+            on_bad_file=on_bad_file,
+            curves=curves,
+            label_from_name=label_from_name,
         )
     render.leaderboard(console, result)
+    render.recommendation(console, result.recommendation, result.report_path)
 
 
 @app.command()
@@ -119,6 +156,7 @@ def demo(
             frame, target, time_budget=time_budget, store=store, on_event=progress.update
         )
     render.leaderboard(console, result)
+    render.recommendation(console, result.recommendation, result.report_path)
 
 
 @app.command()
@@ -142,21 +180,28 @@ def show(run: RunArg, store: StoreOpt = None) -> None:
 @app.command()
 def predict(
     run: RunArg,
-    data: Annotated[str, typer.Argument(help="Rows to predict, same columns as training.")],
-    model: Annotated[str | None, typer.Option(help="Model name [default: the best].")] = None,
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="Rows to predict, same columns as training; or a folder or file of images or "
+            "audio."
+        ),
+    ],
+    model: Annotated[str | None, typer.Option(help="Model name (default: the best).")] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="CSV to write [default: stdout].")
+        Path | None, typer.Option("--output", "-o", help="CSV to write (default: stdout).")
     ] = None,
     names: NamesOpt = None,
     na_values: NaOpt = None,
     store: StoreOpt = None,
+    on_bad_file: BadFileOpt = "skip",
 ) -> None:
     """Predict new rows with a run's best (or named) model."""
     from mlvsdl.result import load_run
     from mlvsdl.store.artifacts import write_bytes_atomic
 
     result = load_run(_resolve_run(run, store), store=store)
-    read_options: dict[str, object] = {"names": _split(names)}
+    read_options: dict[str, object] = {"names": _split(names), "on_bad_file": on_bad_file}
     if na_values is not None:
         read_options["na_values"] = _split(na_values)
     predictions = result.predict(data, model=model, **read_options)
@@ -173,11 +218,153 @@ def predict(
 
 
 @app.command()
+def report(
+    run: RunArg,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="HTML file (default: report.html in the run's folder)."
+        ),
+    ] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Write a run's HTML report: one self-contained file, readable offline, from the store."""
+    from mlvsdl.report import write_report
+
+    path = write_report(store, _resolve_run(run, store), output)
+    console.print(f"Report: {path}")
+
+
+@app.command()
+def curves(
+    run: RunArg,
+    time_budget: Annotated[
+        float, typer.Option("--time-budget", help="Seconds for the learning curves.")
+    ] = 300,
+    store: StoreOpt = None,
+) -> None:
+    """Trace learning curves for a stored run (re-reads its unchanged data file), then refresh
+    its recommendation and report."""
+    from mlvsdl.evaluate.analysis import load_run_data, update_curves
+    from mlvsdl.evaluate.recommend import Recommendation
+    from mlvsdl.report import write_report
+    from mlvsdl.store import Store
+
+    run_id = _resolve_run(run, store)
+    db_store = Store(store, create=False)
+    document = update_curves(
+        db_store, run_id, load_run_data(db_store, run_id), budget_s=time_budget
+    )
+    render.curves(console, document.get("curves") or {})
+    found = document.get("recommendation")
+    path = write_report(db_store, run_id)
+    render.recommendation(console, Recommendation.from_dict(found) if found else None, path)
+
+
+@app.command()
+def explain(
+    run: RunArg,
+    row: Annotated[int, typer.Option("--row", help="Row number (0-based) in the data.")] = 0,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data", help="File with the row(s) to explain (default: the run's own data file)."
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model name (default: the recommended model).")
+    ] = None,
+    top: Annotated[int, typer.Option(help="How many columns to show.")] = 10,
+    store: StoreOpt = None,
+) -> None:
+    """Explain one prediction: which input columns pushed it up or down, and by how much."""
+    from mlvsdl.evaluate.explain import explain_run_row
+
+    explanation = explain_run_row(
+        _resolve_run(run, store), store=store, row=row, data=data, model=model, top=top
+    )
+    render.explanation(console, explanation, row)
+
+
+@app.command()
 def families() -> None:
     """List the model families with their kind, tasks and modalities."""
     from mlvsdl.families.registry import all_families
 
     render.families(console, all_families())
+
+
+@app.command()
+def serve(
+    run: RunArg,
+    model: Annotated[str | None, typer.Option(help="Model name (default: the best).")] = None,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; other than loopback needs --token.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="MLVSDL_TOKEN", help="Bearer token every request must carry."),
+    ] = None,
+    max_body_mb: Annotated[
+        float, typer.Option("--max-body-mb", help="Largest request body accepted, in MiB.")
+    ] = 10,
+    store: StoreOpt = None,
+) -> None:
+    """Serve a run's best (or named) model over HTTP: /predict, /explain, a web form at /."""
+    from mlvsdl.serve import run_server
+
+    def ready(served: object) -> None:
+        name, run_id = getattr(served, "name", model), getattr(served, "run_id", run)
+        err_console.print(
+            f"Serving [bold]{name}[/] of run {run_id} on http://{host}:{port}/ (API docs at /docs"
+            f"{'; bearer token required' if token else ''}). Ctrl-C stops."
+        )
+
+    run_server(
+        _resolve_run(run, store),
+        store=store,
+        model=model,
+        host=host,
+        port=port,
+        token=token,
+        max_body_bytes=int(max_body_mb * 1024 * 1024),
+        on_ready=ready,
+    )
+
+
+@app.command()
+def export(
+    run: RunArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="onnx or bundle.")],
+    model: Annotated[str | None, typer.Option(help="Model name (default: the best).")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Export a run's best (or named) model as ONNX or as one portable bundle file."""
+    run_id = _resolve_run(run, store)
+    if fmt == "bundle":
+        from mlvsdl.export.bundle import write_bundle
+
+        path, name = write_bundle(run_id, output, store=store, model=model)
+        err_console.print(
+            f"Wrote {path}: model [bold]{name}[/] of run {run_id} with its schema and checksums; "
+            "load it with mlvsdl.load_model(path)."
+        )
+    elif fmt == "onnx":
+        from mlvsdl.export.onnx import export_run_onnx
+
+        done, name = export_run_onnx(run_id, output, store=store, model=model)
+        err_console.print(f"Wrote {done.path}: model [bold]{name}[/] of run {run_id} as ONNX.")
+        for line in done.included:
+            err_console.print(f"  included: {line}", highlight=False)
+        for line in done.excluded:
+            err_console.print(f"  NOT included: {line}", highlight=False)
+        inputs = ", ".join(f"{n} ({t})" for n, t in done.inputs)
+        err_console.print(f"  inputs, each (N, 1): {inputs}", highlight=False)
+        err_console.print(f"  outputs: {', '.join(done.outputs)}", highlight=False)
+    else:
+        raise MlvsdlError(f"unknown --format {fmt!r}; choose onnx or bundle.")
 
 
 def main() -> None:

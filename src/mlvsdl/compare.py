@@ -23,8 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlvsdl.data import Splits, Table, infer_schema, make_splits, read_table
+from mlvsdl.data import Splits, Table, infer_schema, make_splits
+from mlvsdl.data.media import check_inputs, read_inputs
 from mlvsdl.errors import ConfigError
+from mlvsdl.evaluate.cost import MemoryProbe
+from mlvsdl.evaluate.local import reference_values
 from mlvsdl.evaluate.metrics import Metric, get_metric
 from mlvsdl.families.base import Family
 from mlvsdl.families.registry import resolve_families
@@ -43,7 +46,7 @@ logger = logging.getLogger(__name__)
 class Event:
     """Progress of a comparison, for whoever renders it (the CLI shows a live table)."""
 
-    kind: str  # "start" | "trial_start" | "trial_end"
+    kind: str  # "start" | "trial_start" | "trial_end" | "analysis"
     family: str | None = None
     elapsed_s: float = 0.0
     remaining_s: float | None = None
@@ -85,7 +88,7 @@ class _Plan:
 
 def _plan(
     data: Any,
-    target: str,
+    target: str | None,
     task: Task | str | None,
     metric: str | None,
     families: Sequence[str] | None,
@@ -93,14 +96,18 @@ def _plan(
     test_size: float,
     seed: int,
     read_options: dict[str, Any],
+    modality: str | None = None,
+    on_bad_file: str = "skip",
 ) -> _Plan:
     """Read and validate everything; raise before anything is written."""
     if cv is not None and cv < 1:
         raise ConfigError(f"--cv must be 1 (a holdout split) or more folds, got {cv}.")
     if not 0.05 <= test_size <= 0.5:
         raise ConfigError(f"test_size must be between 0.05 and 0.5, got {test_size}.")
-    table = read_table(data, **read_options)
-    frame, schema = infer_schema(table.frame, target, task)
+    table = read_inputs(data, **read_options)
+    target = _target(target, table)
+    frame, schema = infer_schema(table.frame, target, task, modality)
+    frame, schema = check_inputs(frame, schema, on_bad_file)
     chosen_metric = get_metric(metric, schema.task)
     chosen = resolve_families(list(families) if families is not None else None, schema)
     chosen.sort(key=lambda f: f.cost_hint(schema))
@@ -109,6 +116,18 @@ def _plan(
     splits = _validation_splits(y, schema.task, test_size, n_folds, seed)
     return _Plan(
         table, frame.drop(columns=[target]), schema, chosen_metric, chosen, splits, y, n_folds
+    )
+
+
+def _target(target: str | None, table: Table) -> str:
+    """The given target, or ``label`` for a folder or arrays (which name their labels so)."""
+    if target is not None:
+        return target
+    if {"label"} < set(table.frame.columns) and table.frame.columns[0] in ("image", "audio"):
+        return "label"
+    raise ConfigError(
+        "no target given; pass --target COLUMN (a folder of media files needs one subfolder "
+        "per class, or --label-from-name)."
     )
 
 
@@ -122,7 +141,7 @@ def _now() -> str:
 
 def compare(
     data: Any,
-    target: str,
+    target: str | None = None,
     *,
     task: Task | str | None = None,
     metric: str | None = None,
@@ -135,12 +154,17 @@ def compare(
     names: Sequence[str] | None = None,
     na_values: Sequence[str] | None = None,
     on_event: Listener | None = None,
+    modality: str | None = None,
+    on_bad_file: str = "skip",
+    curves: bool = False,
+    label_from_name: str | None = None,
 ) -> CompareResult:
     """Train every suitable ML and DL family on ``data`` under one protocol and rank them.
 
     Args:
-        data: a path (CSV/TSV/Parquet/JSON Lines, optionally gzipped) or a pandas DataFrame.
-        target: the column to predict.
+        data: a path (CSV/TSV/Parquet/JSON Lines, optionally gzipped), a pandas DataFrame, a
+            folder of images or audio files (one subfolder per class), or ``(arrays, labels)``.
+        target: the column to predict; ``label`` for a folder or arrays.
         task: ``"binary"``, ``"multiclass"`` or ``"regression"``; inferred when None.
         metric: the primary metric used for ranking; the task's default when None.
         time_budget: seconds for the whole comparison (None: no limit).
@@ -153,11 +177,30 @@ def compare(
         names: column names for a CSV/TSV file without a header row.
         na_values: extra cell values read as missing in CSV/TSV files (default: ``?``).
         on_event: called with an :class:`Event` as the run progresses.
+        modality: ``"tabular"``, ``"text"``, ``"image"`` or ``"audio"``; inferred when None.
+        on_bad_file: ``"skip"`` (default) leaves out rows with an unreadable file or empty
+            text, noting how many and which; ``"fail"`` refuses such data.
+        curves: also trace learning curves (and their ML/DL crossover) at the end; the families
+            then get 70 % of ``time_budget`` and the curves what is left.
+        label_from_name: for a folder, a file-name pattern that holds the label, such as
+            ``"{label}_*.wav"``.
     """
     read_options: dict[str, Any] = {"names": tuple(names) if names is not None else None}
     if na_values is not None:
         read_options["na_values"] = tuple(na_values)
-    plan = _plan(data, target, task, metric, families, cv, test_size, seed, read_options)
+    plan = _plan(
+        data,
+        target,
+        task,
+        metric,
+        families,
+        cv,
+        test_size,
+        seed,
+        {**read_options, "label_from_name": label_from_name},
+        modality,
+        on_bad_file,
+    )
     emit = on_event or (lambda event: None)
     db_store = Store(store)
     run_id = _new_run_id()
@@ -171,6 +214,12 @@ def compare(
         "hardware": _hardware(),
         "versions": library_versions(),
         "warnings": [*plan.table.warnings, *plan.schema.notes],
+        # typical value per feature from the training part, for explanations (serve)
+        "reference": reference_values(plan.frame.iloc[plan.splits.train], plan.schema),
+        # how the data was read, so 'mlvsdl curves RUN' can re-read the source identically
+        "read_options": read_options,
+        "on_bad_file": on_bad_file,
+        "label_from_name": label_from_name,  # for a folder: read it with data.media.read_inputs
     }
     db_store.db.insert_run(
         {
@@ -178,7 +227,7 @@ def compare(
             "created_at": _now(),
             "status": "running",
             "source": plan.table.source,
-            "target": target,
+            "target": plan.schema.target,
             "task": str(plan.schema.task),
             "metric": plan.metric.key,
             "seed": seed,
@@ -189,7 +238,7 @@ def compare(
         }
     )
     db_store.run_dir(run_id).mkdir(parents=True, exist_ok=True)
-    budget = Budget(time_budget)
+    budget = Budget(_family_budget_s(time_budget, curves))
     emit(
         Event(
             "start",
@@ -212,7 +261,53 @@ def compare(
         status = "completed"
     finally:
         db_store.db.finish_run(run_id, status, _now())
+    emit(Event("analysis", elapsed_s=budget.elapsed_s, info={"curves": curves}))
+    _analyse(db_store, run_id, plan, models, seed, time_budget, budget, curves)
     return load_run(run_id, store=db_store.root, preloaded=models)
+
+
+# --- analysis step: evaluate/analysis.py computes, report/ renders; both only after the run ---
+
+CURVES_SHARE = 0.3  # of the time budget kept for learning curves when they are asked for
+
+
+def _family_budget_s(time_budget: float | None, curves: bool) -> float | None:
+    if time_budget is None or not curves:
+        return time_budget
+    return time_budget * (1 - CURVES_SHARE)
+
+
+def _analyse(
+    store: Store,
+    run_id: str,
+    plan: _Plan,
+    models: dict[str, Any],
+    seed: int,
+    time_budget: float | None,
+    budget: Budget,
+    curves: bool,
+) -> None:
+    """Costs, importances, diagnostics, (curves), the recommendation, then the HTML report."""
+    from mlvsdl.evaluate.analysis import RunData, analyse_run
+    from mlvsdl.report import write_report
+
+    data = RunData(plan.frame, plan.y, plan.schema, plan.splits, plan.metric, seed)
+    left = None if time_budget is None else max(time_budget - budget.elapsed_s, 0.0)
+    cheap_s = 30.0 if time_budget is None else min(max(0.05 * time_budget, 5.0), 30.0)
+    analyse_run(store, run_id, data, models, curves=curves, time_left_s=left, budget_s=cheap_s)
+    write_report(store, run_id)
+
+
+DL_RESERVE_SHARE = 0.3  # of the budget held back for networks while classical models run
+
+
+def _dl_reserve_s(plan: _Plan, index: int, budget: Budget) -> float:
+    """Seconds classical families must leave for the networks still to come."""
+    family = plan.families[index]
+    networks_left = any(f.kind is Kind.DL for f in plan.families[index + 1 :])
+    if family.kind is Kind.DL or not networks_left or budget.total_s is None:
+        return 0.0
+    return DL_RESERVE_SHARE * budget.total_s
 
 
 def _run_family(
@@ -227,7 +322,9 @@ def _run_family(
 ) -> Any:
     cost = family.cost_hint(plan.schema)
     boundable = family.kind is Kind.DL
-    reason = budget.skip_reason(cost, time_boundable=boundable)
+    reason = budget.skip_reason(
+        cost, time_boundable=boundable, reserve_s=_dl_reserve_s(plan, index, budget)
+    )
     base = {"name": family.key, "family": family.key, "kind": str(family.kind)}
     if reason is not None:
         row = {**base, "status": "skipped", "reason": reason, "finished_at": _now()}
@@ -246,20 +343,22 @@ def _run_family(
         )
     )
     start = time.perf_counter()
-    result = run_trial(
-        TrialSpec(
-            family.key,
-            plan.schema,
-            plan.frame,
-            plan.y,
-            plan.splits,
-            plan.metric.key,
-            seed,
-            max_time_s,
+    with MemoryProbe() as memory:
+        result = run_trial(
+            TrialSpec(
+                family.key,
+                plan.schema,
+                plan.frame,
+                plan.y,
+                plan.splits,
+                plan.metric.key,
+                seed,
+                max_time_s,
+            )
         )
-    )
     budget.record(cost, time.perf_counter() - start)
-    row = _record(store, run_id, plan, family, result, seed, base)
+    measured = {"peak_fit_memory_bytes": memory.peak_bytes, "memory_method": memory.method}
+    row = _record(store, run_id, plan, family, result, seed, base, measured)
     emit(Event("trial_end", family.key, budget.elapsed_s, budget.remaining_s, row))
     return result.estimator if result.status == "completed" else None
 
@@ -272,6 +371,7 @@ def _record(
     result: TrialResult,
     seed: int,
     base: dict[str, Any],
+    measured: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the artifact first, then the row that points to it (so a row never dangles)."""
     row: dict[str, Any] = {**base, "status": result.status, "reason": result.reason}
@@ -288,6 +388,7 @@ def _record(
         }
         path, sha256 = store.save_model(run_id, family.key, result.estimator, manifest)
         details = {"fold_scores": result.fold_scores, "subsampled": result.subsampled}
+        details |= measured or {}
         row.update(
             val_score=result.val_score,
             val_std=result.val_std,

@@ -16,7 +16,16 @@ from mlvsdl.families.base import Family
 from mlvsdl.result import CompareResult
 from mlvsdl.types import Schema
 
-__all__ = ["Progress", "families", "leaderboard", "runs", "schema"]
+__all__ = [
+    "Progress",
+    "curves",
+    "explanation",
+    "families",
+    "leaderboard",
+    "recommendation",
+    "runs",
+    "schema",
+]
 
 
 def _num(value: Any, fmt: str = ".4f") -> str:
@@ -48,6 +57,7 @@ class Progress:
         self.rows: list[dict[str, Any]] = []
         self.current: str | None = None
         self.start = time.monotonic()
+        self.doing = "preparing"
         self.live = Live(self, console=console, refresh_per_second=4, transient=True)
 
     def __enter__(self) -> Progress:
@@ -76,6 +86,11 @@ class Progress:
             self.rows.append(event.info)
             if not self.console.is_terminal:
                 self.console.print("  " + _event_line(event.info))
+        elif event.kind == "analysis":
+            curves = ", learning curves" if event.info.get("curves") else ""
+            self.doing = f"analysing (cost, importance, errors{curves}) and writing the report"
+            if not self.console.is_terminal:
+                self.console.print(f"  {self.doing} ...")
 
     def __rich__(self) -> Group:
         elapsed = time.monotonic() - self.start
@@ -83,7 +98,7 @@ class Progress:
         left = (
             "" if self.budget is None else f", {max(self.budget - elapsed, 0):.0f}s of budget left"
         )
-        doing = f"training [bold]{self.current}[/]" if self.current else "preparing"
+        doing = f"training [bold]{self.current}[/]" if self.current else self.doing
         lines.append(Text.from_markup(f"  {doing} … {elapsed:.0f}s elapsed{left}"))
         return Group(*lines)
 
@@ -167,9 +182,8 @@ def _present(value: Any) -> bool:
 
 def schema(console: Console, value: Schema) -> None:
     table = Table(
-        title=f"Schema: {value.n_rows} rows, target '{value.target}' ({value.task}"
-        + (f", {value.n_classes} classes" if value.classes else "")
-        + ")"
+        title=f"Schema: {value.modality} data, {value.n_rows} rows, target '{value.target}' "
+        f"({value.task}" + (f", {value.n_classes} classes" if value.classes else "") + ")"
     )
     for col in ("column", "kind", "why"):
         table.add_column(col)
@@ -212,4 +226,60 @@ def families(console: Console, items: list[Family]) -> None:
             "yes" if f.interpretable else "post hoc",
             f.description,
         )
+    console.print(table)
+
+
+# --- analysis: recommendation, learning curves, explanations ---
+
+
+def recommendation(console: Console, found: Any, report_path: Any = None) -> None:
+    """The recommendation (a ``Recommendation`` or None) as text, then where the report is."""
+    if found is not None:
+        console.print(f"\n[bold green]Recommendation:[/] use [bold]{found.title}[/].")
+        for reason in found.reasons:
+            console.print(f"  {reason}", highlight=False)
+        if found.costs:
+            console.print(f"  [bold]What it costs:[/] {' '.join(found.costs)}", highlight=False)
+        for change in found.changes:
+            console.print(f"  [bold]What would change it:[/] {change}", highlight=False)
+    if report_path is not None:
+        console.print(f"Report: {report_path}", highlight=False)
+
+
+def curves(console: Console, section: dict[str, Any]) -> None:
+    """A table of the traced learning curves and the crossover sentence."""
+    if section.get("status") != "done":
+        console.print(
+            f"Learning curves: {section.get('status', 'not run')} ({section.get('reason', '')})",
+            highlight=False,
+        )
+        return
+    table = Table(title=f"Learning curves (sizes {', '.join(map(str, section['sizes']))})")
+    for col in ("model", "kind", "points", f"fit at {section['n_train']:,} rows", "fit RMSE"):
+        table.add_column(col)
+    for entry in section["models"].values():
+        table.add_row(
+            entry["title"],
+            entry["kind"].upper(),
+            str(len(entry["points"])),
+            _num(entry.get("at_current")),
+            _num((entry.get("fit") or {}).get("rmse")),
+        )
+    console.print(table)
+    crossover = section.get("crossover") or {}
+    if crossover.get("text"):
+        console.print(crossover["text"], highlight=False)
+
+
+def explanation(console: Console, found: Any, row: int) -> None:
+    """One explained prediction: the columns that moved it most, with their values."""
+    table = Table(
+        title=f"Row {row}: {found.model} predicts {found.prediction!r} — contributions to "
+        f"{found.explained} ({found.unit}, {found.method})"
+    )
+    for col, justify in (("column", "left"), ("value", "left"), ("contribution", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for item in found.contributions:
+        colour = "red" if item.contribution > 0 else "blue"
+        table.add_row(item.feature, item.value, f"[{colour}]{item.contribution:+.4f}[/]")
     console.print(table)

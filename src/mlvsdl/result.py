@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlvsdl.data import read_table
-from mlvsdl.errors import DataError, StoreError
+from mlvsdl.data.media import check_inputs, media_column, read_inputs
+from mlvsdl.errors import DataError, SchemaMismatchError, StoreError
 from mlvsdl.evaluate.metrics import METRICS
 from mlvsdl.families.registry import all_families
 from mlvsdl.store import Store
-from mlvsdl.types import Schema
+from mlvsdl.types import Modality, Schema
 
 __all__ = ["CompareResult", "library_versions", "load_run", "predict_frame"]
 
@@ -99,6 +99,23 @@ class CompareResult:
     def best_model(self) -> Any:
         return self.models[self.best_model_name]
 
+    @property
+    def recommendation(self) -> Any:
+        """Which model to use and why (a ``mlvsdl.evaluate.recommend.Recommendation``, computed at
+        the end of ``compare`` and kept in the run's analysis); None when the run has none."""
+        from mlvsdl.evaluate.analysis import load_analysis
+        from mlvsdl.evaluate.recommend import Recommendation
+
+        document = load_analysis(Store(self.store, create=False), self.run_id) or {}
+        found = document.get("recommendation")
+        return Recommendation.from_dict(found) if found else None
+
+    @property
+    def report_path(self) -> Path | None:
+        """The run's HTML report (written at the end of ``compare``), or None if absent."""
+        path = self.store / "runs" / self.run_id / "report.html"
+        return path if path.is_file() else None
+
     def predict(self, data: Any, model: str | None = None, **read_options: Any) -> pd.DataFrame:
         """Predictions (and class probabilities) for new rows, validated against the schema.
 
@@ -112,11 +129,19 @@ class CompareResult:
         return predict_frame(self.models[name], self.schema, data, **read_options)
 
 
-def predict_frame(estimator: Any, schema: Schema, data: Any, **read_options: Any) -> pd.DataFrame:
-    frame = data if isinstance(data, pd.DataFrame) else read_table(data, **read_options).frame
+def predict_frame(
+    estimator: Any, schema: Schema, data: Any, *, on_bad_file: str = "skip", **read_options: Any
+) -> pd.DataFrame:
+    """Predictions for ``data``: a table (file or DataFrame) or, for images and audio, also a
+    folder, one file or ``(arrays, labels)``. Media rows come back with their path first;
+    unreadable files are skipped (and logged) or refused, as ``on_bad_file`` says."""
+    frame = data if isinstance(data, pd.DataFrame) else read_inputs(data, **read_options).frame
     if frame.empty:
         raise DataError("no rows to predict; pass a table with at least one row.")
+    frame, sources = _media_rows(frame, schema, on_bad_file)
     out = pd.DataFrame(index=frame.index)
+    if sources is not None:
+        out[sources.name] = sources
     if schema.task.is_classification:
         proba = np.asarray(estimator.predict_proba(frame))
         classes = np.asarray(estimator.classes_)
@@ -126,6 +151,27 @@ def predict_frame(estimator: Any, schema: Schema, data: Any, **read_options: Any
     else:
         out["prediction"] = np.asarray(estimator.predict(frame))
     return out
+
+
+def _media_rows(
+    frame: pd.DataFrame, schema: Schema, on_bad_file: str
+) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Decode and check the media column (named as in training, or as a folder names it)."""
+    if schema.modality not in (Modality.IMAGE, Modality.AUDIO):
+        return frame, None
+    column = media_column(schema)
+    folder_column = "image" if schema.modality is Modality.IMAGE else "audio"
+    if column not in frame.columns and folder_column in frame.columns:
+        frame = frame.rename(columns={folder_column: column})
+    if column not in frame.columns:
+        raise SchemaMismatchError(
+            f"input has no {column!r} column of {schema.modality} files; pass a folder or "
+            f"file of {schema.modality}, or a table with that column."
+        )
+    sources = frame[column].map(lambda v: v if isinstance(v, str) else "<array>")
+    frame = frame.assign(__source__=sources)
+    frame, _ = check_inputs(frame, schema, on_bad_file)
+    return frame.drop(columns="__source__"), frame["__source__"].rename(column)
 
 
 def _leaderboard(candidates: list[dict[str, Any]], metric_key: str) -> pd.DataFrame:
