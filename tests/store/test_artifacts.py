@@ -99,3 +99,15 @@ def test_missing_store_is_reported(tmp_path):
 def test_store_env_var(tmp_path, monkeypatch):
     monkeypatch.setenv("MLVSDL_STORE", os.fspath(tmp_path / "s"))
     assert Store().root == tmp_path / "s"
+
+
+def test_models_holding_sparse_training_data_load(tmp_path):
+    """k-nearest neighbours keeps its (sparse, one-hot) training matrix: that must load."""
+    from scipy import sparse
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    model = KNeighborsClassifier().fit(sparse.csr_matrix(X), y)
+    sha = save_estimator(model, tmp_path / "knn.skops", {})
+    loaded = load_estimator(tmp_path / "knn.skops", sha)
+    np.testing.assert_array_equal(loaded.predict(X[:20]), model.predict(X[:20]))

@@ -5,7 +5,8 @@ Format and trust model
 A fitted model (preprocessing included) is saved with ``skops.io``, never pickle. Loading a
 skops file rebuilds objects from an explicit description and refuses every type that is not
 trusted, so a file cannot run code on load the way a pickle can. mlvsdl trusts only the types of
-the libraries it builds models from (``mlvsdl``, ``sklearn``, ``lightgbm``, ``numpy``); a file
+the libraries it builds models from (``mlvsdl``, ``sklearn``, ``lightgbm``, ``numpy``, and
+``scipy.sparse`` matrices, which a k-nearest-neighbours model keeps as its training data); a file
 naming any other type is refused. Networks store their weights as plain numpy arrays plus a JSON
 config inside the same file (see ``families/dl``), so no torch deserialization happens at all.
 The SHA-256 of every artifact is kept in the run database, and a file whose bytes changed is
@@ -36,7 +37,7 @@ __all__ = [
     "write_bytes_atomic",
 ]
 
-TRUSTED_PREFIXES = ("mlvsdl.", "sklearn.", "lightgbm.", "numpy.")
+TRUSTED_PREFIXES = ("mlvsdl.", "sklearn.", "lightgbm.", "numpy.", "scipy.sparse.")
 TRUSTED_EXACT = frozenset({"collections.OrderedDict", "builtins.slice"})
 
 
