@@ -39,8 +39,10 @@ def test_networks_get_a_fair_share_instead_of_a_skip():
     budget.record(1.0, 1.0)
     clock.t = 40.0
     assert budget.skip_reason(200.0, time_boundable=True) is None  # wants 200s, 60s left
-    assert budget.skip_reason(1000.0, time_boundable=True) is not None
-    assert budget.allowance_s(2) == 30.0
+    assert budget.skip_reason(1000.0, time_boundable=True) is None  # 60s is still useful
+    clock.t = 95.0
+    assert budget.skip_reason(1000.0, time_boundable=True) is not None  # 5s is not
+    assert budget.allowance_s(2) == 2.5
 
 
 def test_used_up_budget_skips_everything():

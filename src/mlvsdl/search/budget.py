@@ -66,8 +66,10 @@ class Budget:
         held = f" after holding {reserve_s:.0f}s for the deep-learning families" * (reserve_s > 0)
         if time_boundable:
             # A network stops on its own clock; skip only if it would get under a quarter of
-            # the time it is predicted to want.
-            if available < 0.25 * estimate:
+            # the time it is predicted to want and under a useful minimum (5% of the budget,
+            # at least 10 s), so a comparison keeps its networks whenever they can train at all.
+            useful = max(10.0, 0.05 * (self.total_s or 0.0))
+            if available < min(0.25 * estimate, useful):
                 return f"needs ~{estimate:.0f}s, only {max(available, 0):.0f}s of budget left{held}"
             return None
         if estimate > available:
