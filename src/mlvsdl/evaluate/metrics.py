@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn import exceptions as skm_exceptions
 from sklearn import metrics as skm
 
@@ -131,6 +132,8 @@ def score_predictions(
     rows (ROC AUC when the evaluation rows lack a class).
     """
     scores: dict[str, float] = {}
+    if task in CLASSIFICATION:
+        y_true, y_pred, classes = _as_codes(y_true, y_pred, classes)
     for key, metric in METRICS.items():
         if task not in metric.tasks:
             continue
@@ -145,6 +148,26 @@ def score_predictions(
         else:
             scores[key] = float(metric.fn(y_true, y_pred))
     return scores
+
+
+def _as_codes(
+    y_true: np.ndarray, y_pred: np.ndarray, classes: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Class labels as integer codes, ``classes`` first in their order, then any other label.
+
+    Every classification metric here is invariant to renaming the labels, and scikit-learn's
+    metrics sort object (string) labels with Python comparisons on every call, which costs about
+    a second per metric on 100k rows; on integer codes the same metrics take milliseconds.
+    """
+    labels = list(classes) if classes is not None else []
+    known = set(labels)
+    for value in pd.unique(np.concatenate([np.asarray(y_true), np.asarray(y_pred)])):
+        if value not in known:
+            known.add(value)
+            labels.append(value)
+    index = pd.Index(labels, dtype=object)
+    codes = np.arange(len(classes)) if classes is not None else None
+    return index.get_indexer(y_true), index.get_indexer(y_pred), codes
 
 
 def _metric_value(
@@ -176,6 +199,8 @@ def bootstrap_std(
     Used as the score's spread when validation is a single holdout instead of K folds.
     """
     rng = np.random.default_rng(random_state)
+    if metric.tasks == CLASSIFICATION:
+        y, pred, classes = _as_codes(y, pred, classes)
     values = []
     for _ in range(n_resamples):
         idx = rng.integers(0, len(y), len(y))
