@@ -404,7 +404,7 @@ def _record(
         if result.subsampled:
             row["reason"] = (
                 f"trained on a seeded subsample of {result.n_train_rows:,} of "
-                f"{len(plan.splits.train):,} training rows"
+                f"{result.n_available_rows:,} training rows"
             )
     row["finished_at"] = _now()
     store.db.insert_candidate(run_id, row, result.metrics)
