@@ -16,6 +16,7 @@ path to a file or a decoded numpy array.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import math
 import os
@@ -202,7 +203,8 @@ def _normalize(values: pd.Series, keep: np.ndarray, schema: Schema) -> pd.Series
 
 
 def decode_image(value: Any) -> np.ndarray:
-    """An image as an array ``(H, W)`` (grayscale) or ``(H, W, 3)`` (RGB), from a path or array.
+    """An image as an array ``(H, W)`` (grayscale) or ``(H, W, 3)`` (RGB), from a path, an
+    array, or a file's content as ``bytes`` (decoded in memory).
 
     Raises:
         DataError: the file is missing, not an image, or empty; the array has the wrong shape.
@@ -218,9 +220,9 @@ def decode_image(value: Any) -> np.ndarray:
         return array
     from PIL import Image, UnidentifiedImageError
 
-    path = Path(str(value))
+    path, source = _source(value)
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
             image.load()
             gray = image.mode in ("1", "L", "LA", "I", "I;16", "F")
             array = np.asarray(image.convert("L" if gray else "RGB"))
@@ -252,7 +254,8 @@ def to_image(array: np.ndarray, size: tuple[int, int], channels: int) -> np.ndar
 
 
 def decode_audio(value: Any) -> tuple[np.ndarray, int | None]:
-    """Mono samples (float32) and their sample rate (None for an array), from a path or array.
+    """Mono samples (float32) and their sample rate (None for an array), from a path, an array,
+    or a file's content as ``bytes`` (decoded in memory).
 
     Raises:
         DataError: the file is missing, unreadable or empty; the array is not 1-D.
@@ -263,14 +266,22 @@ def decode_audio(value: Any) -> tuple[np.ndarray, int | None]:
         return value.astype(np.float32), None
     import soundfile
 
-    path = Path(str(value))
+    path, source = _source(value)
     try:
-        samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        samples, rate = soundfile.read(source, dtype="float32", always_2d=True)
     except (OSError, RuntimeError, ValueError, soundfile.LibsndfileError) as exc:
         raise DataError(f"{path} ({type(exc).__name__})") from None
     if samples.size == 0:
         raise DataError(f"{path} (no samples)")
     return samples.mean(axis=1), int(rate)
+
+
+def _source(value: Any) -> tuple[Path | str, Path | io.BytesIO]:
+    """What to name in errors, and what to read: a path, or ``bytes`` as an in-memory file."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "<bytes>", io.BytesIO(bytes(value))
+    path = Path(str(value))
+    return path, path
 
 
 def audio_length(media: dict[str, Any]) -> int:

@@ -6,8 +6,9 @@ Endpoints (all JSON unless said otherwise):
     GET  /health    liveness; always public
     GET  /models    the run's leaderboard and which model is served
     GET  /schema    the fields a request may carry, their kinds, typical values and levels
-    POST /predict   one record (JSON object), many (JSON array), CSV or a multipart 'file'
-    POST /explain   one record -> prediction and per-feature contributions
+    POST /predict   one record (JSON object), many (JSON array), CSV or a multipart 'file';
+                    for image and audio runs: files as multipart uploads, or base64 in JSON
+    POST /explain   one record -> prediction and per-feature contributions (tables and text)
     GET  /report    the run's HTML report, when one was built
     GET  /docs      OpenAPI documentation (/openapi.json)
 
@@ -16,6 +17,10 @@ type), 422 (invalid input, with one message per field), 404, 409; an unexpected 
 generic 500 and is logged with its traceback, never sent to the client. The model is loaded
 once; requests of at most ``INLINE_ROWS`` rows (``INLINE_BYTES`` of body) are parsed and
 predicted on the event loop (no thread hop), larger ones in the thread pool.
+
+Image and audio runs take each file's content, never a path (see :mod:`mlvsdl.serve.files`):
+multipart parts named after the media column or ``file`` (one record per file), or JSON records
+whose media field is ``{"base64": "..."}``. Files are decoded in memory, in the thread pool.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from starlette.datastructures import UploadFile
 
 from mlvsdl import __version__
 from mlvsdl.errors import DataError, StoreError
+from mlvsdl.serve.files import DEFAULT_FILE_FIELD, MAX_FILES, Upload
 from mlvsdl.serve.middleware import BearerAuth, BodyLimit, BodyTooLarge
 from mlvsdl.serve.model import ServedModel, load_served_model
 from mlvsdl.serve.page import PAGE_HTML
@@ -82,12 +88,23 @@ def build_app(
     served: ServedModel, *, token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 ) -> FastAPI:
     """The app for an already loaded :class:`ServedModel` (see :func:`create_app`)."""
+    if served.media_columns:
+        column = served.media_columns[0]
+        how = (
+            f"Send {served.schema.modality} files as multipart/form-data (field `{column}` or "
+            f"`{DEFAULT_FILE_FIELD}`, one or several files), or as JSON records whose `{column}` "
+            'is `{"base64": "<the file\'s bytes>"}`'
+        )
+    else:
+        how = (
+            "Send records as JSON (an object or an array of objects), CSV text, or a CSV file as "
+            "multipart field `file`"
+        )
     app = FastAPI(
         title=f"mlvsdl: {served.name} of run {served.run_id}",
         version=__version__,
         description=f"Predicts **{served.schema.target}** ({served.schema.task}). "
-        "Send records as JSON (an object or an array of objects), CSV text, or a CSV file as "
-        "multipart field `file`; GET /schema lists the fields.",
+        f"{how}; GET /schema lists the fields.",
     )
     app.state.served = served
     _add_routes(app, served)
@@ -99,17 +116,23 @@ def build_app(
 
 
 def _body_spec(served: ServedModel) -> dict[str, Any]:
-    multipart = {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": served.validator.json_schema()},
-                "text/csv": {"schema": {"type": "string"}},
-                "multipart/form-data": {"schema": multipart},
-            },
+    binary = {"type": "string", "format": "binary"}
+    if served.media_columns:
+        files = {"type": "array", "items": binary, "maxItems": MAX_FILES}
+        names = dict.fromkeys([served.media_columns[0], DEFAULT_FILE_FIELD])
+        multipart = {"type": "object", "properties": dict.fromkeys(names, files)}
+        content = {
+            "application/json": {"schema": served.validator.json_schema()},
+            "multipart/form-data": {"schema": multipart},
         }
-    }
+    else:
+        multipart = {"type": "object", "properties": {"file": binary}}
+        content = {
+            "application/json": {"schema": served.validator.json_schema()},
+            "text/csv": {"schema": {"type": "string"}},
+            "multipart/form-data": {"schema": multipart},
+        }
+    return {"requestBody": {"required": True, "content": content}}
 
 
 def _add_routes(app: FastAPI, served: ServedModel) -> None:
@@ -138,7 +161,7 @@ def _add_routes(app: FastAPI, served: ServedModel) -> None:
     async def predict(request: Request) -> Response:
         """Predictions (and class probabilities) for one or many records."""
         rows = await _read_rows(request, served)
-        answer = await _call(served.answer, rows)
+        answer = await _call(served.answer, rows, always_pooled=bool(served.media_columns))
         if "text/csv" in request.headers.get("accept", ""):
             csv_text = _to_csv(answer["predictions"], served.class_keys)
             return Response(csv_text, media_type="text/csv")
@@ -147,6 +170,8 @@ def _add_routes(app: FastAPI, served: ServedModel) -> None:
     @app.post("/explain", openapi_extra=spec)
     async def explain(request: Request) -> dict[str, Any]:
         """Prediction for ONE record with each feature's contribution to it."""
+        if served.media_columns:  # refused before the body is read and decoded
+            raise RequestError(422, served.explain_unavailable)
         rows = await _read_rows(request, served)
         if len(rows) != 1:
             raise RequestError(422, f"/explain takes exactly one record, got {len(rows)}.")
@@ -163,10 +188,10 @@ def _add_routes(app: FastAPI, served: ServedModel) -> None:
         return FileResponse(path, media_type="text/html")
 
 
-async def _call(function: Any, rows: Any) -> Any:
-    """Run ``function(rows)`` inline when small, else in the thread pool."""
+async def _call(function: Any, rows: Any, *, always_pooled: bool = False) -> Any:
+    """Run ``function(rows)`` inline when small, else (or for media) in the thread pool."""
     size = len(rows) if isinstance(rows, list) else 1
-    if size <= INLINE_ROWS:
+    if size <= INLINE_ROWS and not always_pooled:
         return function(rows)
     return await run_in_threadpool(function, rows)
 
@@ -177,6 +202,8 @@ async def _read_rows(request: Request, served: ServedModel) -> list[dict[str, An
     Bodies over ``INLINE_BYTES`` are parsed and validated in the thread pool.
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if served.media_columns:
+        return await _read_media_rows(request, served, content_type)
     if content_type in _JSON_TYPES or content_type in _CSV_TYPES:
         body = await request.body()
     elif content_type == "multipart/form-data":
@@ -199,6 +226,67 @@ def _parse(served: ServedModel, content_type: str, body: bytes) -> list[dict[str
     else:
         records, single = parse_json(body)
     return served.validator.validate(records, single=single)
+
+
+async def _read_media_rows(
+    request: Request, served: ServedModel, content_type: str
+) -> list[dict[str, Any]]:
+    """Validated rows of an image or audio run: multipart uploads, or JSON with base64 files.
+
+    Every file is decoded while it is validated, in the thread pool.
+    """
+    column = served.media_columns[0]
+    if content_type in _JSON_TYPES:
+        body = await request.body()
+        return await run_in_threadpool(_parse, served, content_type, body)
+    if content_type != "multipart/form-data":
+        raise RequestError(
+            415,
+            f"unsupported content type {content_type[:60]!r} for this {served.schema.modality} "
+            f"model; upload files as multipart/form-data (curl: -F '{column}=@file') or send "
+            f'JSON with {{"{column}": {{"base64": "..."}}}}.',
+        )
+    records = await _uploaded_media(request, served, column)
+    return await run_in_threadpool(served.validator.validate, records, single=len(records) == 1)
+
+
+async def _uploaded_media(
+    request: Request, served: ServedModel, column: str
+) -> list[dict[str, Any]]:
+    """One record per uploaded file (field ``column`` or ``file``); text fields apply to all."""
+    names = {column, DEFAULT_FILE_FIELD}
+    uploads: list[Upload] = []
+    shared: dict[str, Any] = {}
+    async with request.form(max_files=MAX_FILES, max_fields=64) as form:
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if key not in names:
+                    raise RequestError(
+                        422,
+                        f"file field {key[:40]!r} is not read; send the "
+                        f"{served.schema.modality} files as field {column!r} (or "
+                        f"{DEFAULT_FILE_FIELD!r}).",
+                    )
+                uploads.append(Upload(value.filename or "", await value.read()))
+            elif key in names:
+                raise RequestError(
+                    422,
+                    [
+                        {
+                            "loc": ["body", key],
+                            "msg": f"must be a file upload (curl: -F '{key}=@file')",
+                        }
+                    ],
+                )
+            else:
+                shared[key] = value
+    if not uploads:
+        raise RequestError(
+            422,
+            f"multipart body has no file; upload the {served.schema.modality} file(s) as field "
+            f"{column!r} (or {DEFAULT_FILE_FIELD!r}).",
+        )
+    return [{**shared, column: upload} for upload in uploads]
 
 
 async def _uploaded_file(request: Request) -> bytes:

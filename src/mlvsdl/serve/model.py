@@ -3,7 +3,8 @@
 :func:`load_served_model` reads a run from the store (safely: checksums and trusted types, see
 ``store/artifacts.py``) and builds a :class:`ServedModel`. Its ``predict`` and ``explain`` take
 validated rows (dicts from :class:`~mlvsdl.serve.schemas.RowValidator`) and return JSON-ready
-results; the one-row path builds its frame straight from the dict.
+results; the one-row path builds its frame straight from the dict. For image and audio runs the
+validated rows already hold the decoded arrays (see :mod:`mlvsdl.serve.files`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from mlvsdl.errors import DataError, StoreError
 from mlvsdl.evaluate.local import explain_row, json_scalar
 from mlvsdl.fastpath import FastPathUnsupported, FastPredictor, fast_predictor
 from mlvsdl.result import load_run
-from mlvsdl.serve.schemas import FIELD_TYPES, RowValidator
+from mlvsdl.serve.files import file_description
+from mlvsdl.serve.schemas import RequestError, RowValidator
 from mlvsdl.store.db import check_run_id
 from mlvsdl.types import ColumnKind, Schema
 
@@ -37,6 +39,11 @@ EXPLAIN_METHOD = (
     "are ignored and contributions need not add up."
 )
 MAX_LEVELS = 200  # category levels listed in /schema (for the form)
+NO_MEDIA_EXPLANATION = (
+    "/explain is not available for {modality} models: replace-with-reference needs a typical "
+    "value per input, and there is no typical {modality}; use /predict for the prediction and "
+    "its class probabilities."
+)
 FAST_PATH_MAX_ROWS = 64  # above this, the pipeline's vectorized pandas path is as fast
 
 
@@ -56,6 +63,7 @@ class ServedModel:
     def __post_init__(self) -> None:
         self.validator = RowValidator(self.schema)
         self.features = self.schema.feature_names
+        self.media_columns = list(self.validator.media_columns)
         self.classes = (
             np.asarray(self.estimator.classes_) if self.schema.task.is_classification else None
         )
@@ -79,6 +87,14 @@ class ServedModel:
 
     def frame(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
         """The raw DataFrame the pipeline takes (one column per feature)."""
+        if self.media_columns:  # cells hold arrays: build object columns element by element
+            columns = {}
+            for name in self.features:
+                cells = np.empty(len(rows), dtype=object)
+                for i, row in enumerate(rows):
+                    cells[i] = row[name]
+                columns[name] = cells
+            return pd.DataFrame(columns, columns=self.features)
         if len(rows) == 1:
             row = rows[0]
             return pd.DataFrame({name: [row[name]] for name in self.features})
@@ -105,8 +121,22 @@ class ServedModel:
             body["warnings"] = warnings
         return body
 
+    @property
+    def explain_unavailable(self) -> str | None:
+        """Why /explain cannot answer for this model, or None when it can."""
+        if self.media_columns:
+            return NO_MEDIA_EXPLANATION.format(modality=self.schema.modality)
+        if not self.reference:
+            return (
+                f"run {self.run_id} has no reference values (it predates explanations); "
+                "re-run 'mlvsdl compare' to explain its predictions."
+            )
+        return None
+
     def explain(self, row: dict[str, Any]) -> dict[str, Any]:
         """Prediction and per-feature contributions for one validated row."""
+        if self.media_columns:
+            raise RequestError(422, self.explain_unavailable)
         if not self.reference:
             raise StoreError(
                 f"run {self.run_id} has no reference values (it predates explanations); "
@@ -141,28 +171,35 @@ class ServedModel:
     def describe(self) -> dict[str, Any]:
         """What GET /schema answers: the fields a request may carry and how each is read."""
         fields = []
+        types = self.validator.types
         for column in self.schema.columns:
             if not column.used:
                 continue
             item: dict[str, Any] = {
                 "name": column.name,
                 "kind": str(column.kind),
-                "widget": FIELD_TYPES[column.kind].widget if column.kind in FIELD_TYPES else None,
+                "widget": types[column.name].widget if column.name in types else None,
                 "reference": self.reference.get(column.name),
                 "missing_fraction": column.missing_fraction,
             }
             if column.name in self.levels:
                 item["levels"] = self.levels[column.name][:MAX_LEVELS]
+            if column.name in self.media_columns:
+                item["required"] = True
+                item["file"] = file_description(column.kind, column.name, self.schema.media)
             fields.append(item)
+        unavailable = self.explain_unavailable
         return {
             "run_id": self.run_id,
             "model": self.name,
             "target": self.schema.target,
             "task": str(self.schema.task),
+            "modality": str(self.schema.modality),
             "classes": self.class_keys or None,
             "fields": fields,
             "ignored": [c.name for c in self.schema.dropped] + [self.schema.target],
-            "explain": bool(self.reference),
+            "explain": unavailable is None,
+            **({"explain_unavailable": unavailable} if unavailable else {}),
         }
 
 

@@ -3,7 +3,8 @@
 One static, self-contained document (inline CSS and JavaScript, nothing fetched from elsewhere).
 The page itself carries no data about the run: its script reads /schema, /predict and /explain
 with the bearer token the user types in (kept in the tab's sessionStorage) when the server needs
-one. Values are always inserted as text, never as HTML.
+one. Values are always inserted as text, never as HTML. For image and audio runs the form has a
+file input; the chosen file is previewed in the page and sent as base64 in the JSON record.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ td.num { text-align:right; font-variant-numeric: tabular-nums; }
 .bar.up { background: var(--up); } .bar.down { background: var(--down); }
 #prediction { font-size: 1.4rem; font-weight: 600; }
 #tokenbox { display:none; margin-top: .8rem; }
+.preview { max-width: 256px; max-height: 256px; image-rendering: pixelated; margin-top:.3rem; }
 """
 
 _SCRIPT = r"""
@@ -104,6 +106,9 @@ function widget(field, index) {
   } else if (field.widget === "text") {
     input = el("textarea", { rows: "2" });
     if (ref !== null && ref !== undefined) input.value = ref;
+  } else if (field.widget === "image" || field.widget === "audio") {
+    input = el("input", { type: "file", accept: (field.file && field.file.accept) || "" });
+    input.addEventListener("change", () => preview(input));
   } else {
     input = el("input", { type: "text" });
     if (field.widget === "datetime") input.placeholder = "2024-01-31T12:00:00";
@@ -113,17 +118,45 @@ function widget(field, index) {
   input.dataset.name = field.name;
   input.dataset.widget = field.widget;
   const label = el("label", { for: id, id: "label-" + index });
-  if (field.widget === "text") label.classList.add("wide");
+  if (["text", "image", "audio"].includes(field.widget)) label.classList.add("wide");
   label.appendChild(el("span", {}, field.name));
   label.appendChild(el("span", { class: "kind" }, field.kind));
   label.appendChild(input);
+  if (input.type === "file") label.appendChild(el("span", { class: "holder" }));
   label.appendChild(el("span", { class: "fielderror" }));
   return label;
 }
 
-function record() {
+function preview(input) {
+  const holder = input.parentElement.querySelector(".holder");
+  for (const old of holder.querySelectorAll("[src]")) URL.revokeObjectURL(old.src);
+  holder.replaceChildren();
+  const file = input.files && input.files[0];
+  if (!file) return;
+  const tag = input.dataset.widget === "image" ? "img" : "audio";
+  const node = el(tag, { class: "preview", alt: file.name });
+  if (tag === "audio") node.controls = true;
+  node.src = URL.createObjectURL(file);
+  holder.appendChild(node);
+}
+
+function fileContent(file) {  // the file as a data URL, which the server reads as base64
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(new Error("could not read " + file.name));
+    reader.readAsDataURL(file);
+  });
+}
+
+async function record() {
   const row = {};
   for (const input of document.querySelectorAll("#fields [data-name]")) {
+    if (input.type === "file") {
+      const file = input.files && input.files[0];
+      row[input.dataset.name] = file ? { base64: await fileContent(file) } : null;
+      continue;
+    }
     const raw = input.value.trim();
     let value = raw === "" ? null : raw;
     if (value !== null && input.dataset.widget === "number") value = Number(raw);
@@ -195,9 +228,9 @@ async function submit(event) {
   event.preventDefault();
   $("error").textContent = "";
   $("status").textContent = "predicting";
-  const options = { method: "POST", headers: headers({ "Content-Type": "application/json" }),
-                    body: JSON.stringify(record()) };
   try {
+    const options = { method: "POST", headers: headers({ "Content-Type": "application/json" }),
+                      body: JSON.stringify(await record()) };
     const prediction = await call("/predict", options);
     showFieldErrors(null);
     showPrediction(prediction.predictions[0]);
@@ -226,6 +259,15 @@ async function load() {
   const box = $("fields");
   box.replaceChildren();
   schema.fields.forEach((field, i) => box.appendChild(widget(field, i)));
+  const media = schema.fields.find((f) => f.widget === "image" || f.widget === "audio");
+  if (media) {
+    $("hint").textContent = "Choose a file (" + media.file.formats.join(", ") + ") and press " +
+      "Predict; it is sent as base64 and brought to the size the model was trained on.";
+  }
+  if (!schema.explain) {
+    $("predict").textContent = "Predict";
+    $("explained").textContent = schema.explain_unavailable || "No explanation for this model.";
+  }
   $("status").textContent = "ready";
 }
 
@@ -263,8 +305,8 @@ PAGE_HTML = f"""<!doctype html>
 </div>
 <form id="predict-form">
   <h2>Input</h2>
-  <p class="muted">Filled with typical training values; change any field and press Predict.
-  Empty means missing.</p>
+  <p class="muted" id="hint">Filled with typical training values; change any field and press
+  Predict. Empty means missing.</p>
   <div id="fields"></div>
   <button type="submit" id="predict">Predict and explain</button>
   <span id="status" class="muted"></span>

@@ -7,6 +7,10 @@ entry to :data:`FIELD_TYPES`. Every field may be absent or null (the models hand
 values); unknown fields are refused, so a misspelt column name is an error rather than a silently
 missing value. The target and the columns the run dropped are accepted and ignored.
 
+The image or audio column of a media run is the one required field: its value is a file's
+content (an upload, or ``{"base64": ...}`` in JSON), decoded and brought to the run's size or
+sample rate by :mod:`mlvsdl.serve.files` while it is validated.
+
 Parsing (JSON, CSV, multipart) and validation never raise anything but :class:`RequestError`, so
 nothing a client sends can reach the model unchecked.
 """
@@ -18,7 +22,8 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated, Any, Required
 
 import pandas as pd
 from pydantic import ConfigDict, PlainValidator, TypeAdapter, ValidationError, WithJsonSchema
@@ -26,6 +31,7 @@ from typing_extensions import TypedDict
 
 from mlvsdl.data.load import DEFAULT_NA_VALUES
 from mlvsdl.errors import ConfigError
+from mlvsdl.serve.files import DEFAULT_FILE_FIELD, MEDIA_KINDS, decode_media
 from mlvsdl.types import ColumnKind, Schema
 
 __all__ = [
@@ -33,6 +39,7 @@ __all__ = [
     "FieldType",
     "RequestError",
     "RowValidator",
+    "media_field_type",
     "parse_csv",
     "parse_json",
 ]
@@ -132,7 +139,7 @@ class FieldType:
 
     validate: Callable[[Any], Any]
     json_schema: dict[str, Any]
-    widget: str  # what the web form shows: number, boolean, datetime, text, category
+    widget: str  # what the web form shows: number, boolean, datetime, text, category, image, audio
 
 
 FIELD_TYPES: dict[ColumnKind, FieldType] = {
@@ -145,6 +152,18 @@ FIELD_TYPES: dict[ColumnKind, FieldType] = {
     ),
 }
 _IGNORED = FieldType(_ignored, {"description": "accepted and ignored"}, "ignored")
+
+
+def media_field_type(kind: ColumnKind, media: dict[str, Any]) -> FieldType:
+    """The :class:`FieldType` of an image or audio column: a file, decoded to ``media``'s size."""
+    schema = {
+        "type": "object",
+        "properties": {"base64": {"type": "string", "contentEncoding": "base64"}},
+        "required": ["base64"],
+        "additionalProperties": False,
+        "description": f"the {kind} file's content, base64-encoded",
+    }
+    return FieldType(partial(decode_media, kind, dict(media)), schema, str(kind))
 
 
 def field_type(kind: ColumnKind) -> FieldType:
@@ -163,15 +182,38 @@ class RowValidator:
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
         self.features = schema.feature_names
+        self.types: dict[str, FieldType] = {}
+        self.media_columns: list[str] = []
         fields: dict[str, Any] = {}
         for column in schema.columns:
-            kind = field_type(column.kind) if column.used else _IGNORED
-            fields[column.name] = _annotated(kind, column.name)
+            if not column.used:
+                fields[column.name] = _annotated(_IGNORED, column.name)
+            elif column.kind in MEDIA_KINDS:
+                kind = media_field_type(column.kind, schema.media)
+                fields[column.name] = Required[_annotated(kind, column.name)]  # type: ignore[misc]
+                self.types[column.name] = kind
+                self.media_columns.append(column.name)
+            else:
+                kind = field_type(column.kind)
+                fields[column.name] = _annotated(kind, column.name)
+                self.types[column.name] = kind
         fields.setdefault(schema.target, _annotated(_IGNORED, schema.target))
         row_type = TypedDict("Row", fields, total=False)  # type: ignore[misc]
         row_type.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
         self._rows = TypeAdapter(list[row_type])  # type: ignore[valid-type]
         self._row_type = row_type
+
+    def missing_messages(self) -> dict[str, str]:
+        """The message for each required (media) field when a record lacks it."""
+        out = {}
+        for name in self.media_columns:
+            kind = self.types[name].widget
+            fields = " or ".join(dict.fromkeys([repr(name), repr(DEFAULT_FILE_FIELD)]))
+            out[name] = (
+                f"missing: this model needs an {kind} file; upload it as multipart field "
+                f'{fields}, or send {{"{name}": {{"base64": "..."}}}} in JSON'
+            )
+        return out
 
     def json_schema(self) -> dict[str, Any]:
         """JSON Schema of a request body: one record or an array of records."""
@@ -183,7 +225,8 @@ class RowValidator:
         try:
             rows = self._rows.validate_python(records)
         except ValidationError as exc:
-            raise RequestError(422, _field_errors(exc, single=single)) from None
+            errors = _field_errors(exc, single=single, missing=self.missing_messages())
+            raise RequestError(422, errors) from None
         features = self.features
         return [{name: row.get(name) for name in features} for row in rows]
 
@@ -200,7 +243,9 @@ _MESSAGES = {
 }
 
 
-def _field_errors(exc: ValidationError, *, single: bool) -> list[dict[str, Any]]:
+def _field_errors(
+    exc: ValidationError, *, single: bool, missing: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Pydantic's errors as ``[{loc, msg}]``, without echoing input or internals (max 50)."""
     out = []
     for error in exc.errors(include_url=False, include_input=False, include_context=False)[:50]:
@@ -208,6 +253,8 @@ def _field_errors(exc: ValidationError, *, single: bool) -> list[dict[str, Any]]
         if single and loc and loc[0] == 0:
             loc = loc[1:]
         message = _MESSAGES.get(error["type"], error["msg"].removeprefix("Value error, "))
+        if error["type"] == "missing" and loc and str(loc[-1]) in (missing or {}):
+            message = (missing or {})[str(loc[-1])]
         out.append({"loc": ["body", *loc], "msg": message})
     return out
 
@@ -237,7 +284,7 @@ def parse_json(body: bytes) -> tuple[list[Any], bool]:
 
 def _json_error(exc: ValueError) -> str:
     if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+        return f"{exc.msg.removesuffix(' at')} at line {exc.lineno} column {exc.colno}"
     return "a value cannot be read"
 
 
