@@ -110,7 +110,7 @@ def _plan(
     frame, schema = check_inputs(frame, schema, on_bad_file)
     chosen_metric = get_metric(metric, schema.task)
     chosen = resolve_families(list(families) if families is not None else None, schema)
-    chosen.sort(key=lambda f: f.cost_hint(schema))
+    chosen.sort(key=lambda f: f.order_key(schema))
     y = frame[target].to_numpy()
     n_folds = cv or _auto_folds(len(frame))
     splits = _validation_splits(y, schema.task, test_size, n_folds, seed)

@@ -66,3 +66,21 @@ def test_family_contract(family, task, datasets, tmp_path):
     np.testing.assert_array_equal(loaded.predict(X), pred)
     if task.is_classification:
         np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
+
+
+def test_first_answer_families_run_first_and_knn_cost_grows_with_training_rows():
+    from dataclasses import replace
+
+    from mlvsdl.families.registry import get_family
+
+    _, schema = infer_schema(make_table(n=400), "y")
+    tabular = [f for f in all_families() if f.supports(schema)]
+    order = [f.key for f in sorted(tabular, key=lambda f: f.order_key(schema))]
+    assert set(order[:3]) == {"dummy", "linear", "lgbm"}
+    assert order[0] == "dummy"
+    knn, linear = get_family("knn"), get_family("linear")
+    small, large = replace(schema, n_rows=1_000), replace(schema, n_rows=100_000)
+    # linear cost grows with rows; kNN's with rows x training rows (capped at its row limit)
+    assert linear.cost_hint(large) / linear.cost_hint(small) == pytest.approx(100)
+    assert knn.cost_hint(large) / knn.cost_hint(small) > 1_000
+    assert knn.cost_hint(large) > get_family("lgbm").cost_hint(large)

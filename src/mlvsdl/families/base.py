@@ -36,6 +36,10 @@ class Family:
             cheap families first and to predict whether one fits the remaining budget.
         max_train_rows: above this many training rows the family trains on a seeded subsample
             (the leaderboard says so). ``None`` means never.
+        lazy: a lazy learner (k-nearest neighbours): fitting stores the rows and every prediction
+            scans them, so its cost grows with rows x training rows, not with rows alone.
+        priority: families run by priority, then cheapest first; 0 marks the few that make the
+            first answer (the baseline, a linear model, gradient boosting), 1 the rest.
         interpretable: whether the fitted model can be read directly (coefficients, a tree) or
             needs post-hoc explanation.
         description: one line for ``mlvsdl families``.
@@ -49,6 +53,8 @@ class Family:
     factory: Factory
     relative_cost: float = 1.0
     max_train_rows: int | None = None
+    lazy: bool = False
+    priority: int = 1
     interpretable: bool = False
     description: str = ""
 
@@ -59,9 +65,14 @@ class Family:
     def cost_hint(self, schema: Schema) -> float:
         """Relative cost of one fit on this schema; only ratios between families matter."""
         n_rows = max(schema.n_rows, 1)
-        if self.max_train_rows is not None:
-            n_rows = min(n_rows, self.max_train_rows)
-        return self.relative_cost * n_rows * max(len(schema.feature_names), 1)
+        n_fit = n_rows if self.max_train_rows is None else min(n_rows, self.max_train_rows)
+        per_row = n_fit / 1000 if self.lazy else 1.0  # a lazy learner scans its rows per query
+        n_cost = n_rows if self.lazy else n_fit
+        return self.relative_cost * n_cost * per_row * max(len(schema.feature_names), 1)
+
+    def order_key(self, schema: Schema) -> tuple[int, float]:
+        """Run order: priority first, then cheapest first."""
+        return (self.priority, self.cost_hint(schema))
 
     def supports(self, schema: Schema) -> bool:
         return schema.task in self.tasks and schema.modality in self.modalities

@@ -103,6 +103,7 @@ for _family in (
         frozenset(Modality) - {Modality.SERIES},  # the baseline of every comparison
         _dummy,
         relative_cost=0.01,
+        priority=0,
         interpretable=True,
         description="Predicts the class prior or the mean; the score every model must beat.",
     ),
@@ -114,6 +115,7 @@ for _family in (
         TABULAR,
         _linear,
         relative_cost=1.0,
+        priority=0,
         interpretable=True,
         description="Logistic regression or ridge on one-hot and standardized inputs.",
     ),
@@ -148,6 +150,7 @@ for _family in (
         TABULAR,
         _lgbm,
         relative_cost=3.0,
+        priority=0,
         description="Gradient-boosted trees (300 rounds, 31 leaves).",
     ),
     Family(
@@ -157,8 +160,9 @@ for _family in (
         ALL_TASKS,
         TABULAR,
         _knn,
-        relative_cost=4.0,
-        max_train_rows=50_000,
+        relative_cost=1.0,
+        max_train_rows=20_000,
+        lazy=True,
         description="Distance-weighted vote of the 15 nearest rows in standardized space.",
     ),
     Family(
