@@ -115,9 +115,15 @@ class TableCleaner(TransformerMixin, BaseEstimator):
             values = X[name].astype("object").where(X[name].notna(), "").astype(str)
             out[f"{name}__n_chars"] = values.str.len().astype("float64").to_numpy()
             out[f"{name}__n_words"] = values.str.split().str.len().astype("float64").to_numpy()
-        for name in self.categorical:
-            out[name] = _to_category_strings(X[name])
         frame = pd.DataFrame(out, index=X.index)
+        if self.categorical:
+            # one 2-D object block: pandas would otherwise convert each column of strings to its
+            # Arrow string type, which costs more than the cleaning and is undone by the encoders
+            values = np.column_stack([_to_category_strings(X[n]) for n in self.categorical])
+            codes = pd.DataFrame(
+                values, index=X.index, columns=list(self.categorical), dtype=object
+            )
+            frame = pd.concat([frame, codes], axis=1)
         return frame[self.get_feature_names_out()]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
