@@ -274,16 +274,31 @@ def explain(
     model: Annotated[
         str | None, typer.Option(help="Model name (default: the recommended model).")
     ] = None,
-    top: Annotated[int, typer.Option(help="How many columns to show.")] = 10,
+    top: Annotated[int, typer.Option(help="How many columns (words, regions) to show.")] = 10,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            help="Image runs: where to write the saliency map PNG "
+            "(default: ./mlvsdl-explain-RUN-MODEL-rowN.png).",
+        ),
+    ] = None,
     store: StoreOpt = None,
 ) -> None:
-    """Explain one prediction: which input columns pushed it up or down, and by how much."""
+    """Explain one prediction: which input columns (text: words; images: pixels) pushed it up
+    or down, and by how much."""
     from mlvsdl.evaluate.explain import explain_run_row
 
-    explanation = explain_run_row(
-        _resolve_run(run, store), store=store, row=row, data=data, model=model, top=top
-    )
-    render.explanation(console, explanation, row)
+    run_id = _resolve_run(run, store)
+    explanation = explain_run_row(run_id, store=store, row=row, data=data, model=model, top=top)
+    path = None
+    if explanation.image is not None:
+        from mlvsdl.report.media import saliency_png
+
+        path = Path(out or f"mlvsdl-explain-{run_id}-{explanation.model}-row{row}.png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(saliency_png(explanation.image))
+    render.explanation(console, explanation, row, path)
 
 
 @app.command()

@@ -271,15 +271,83 @@ def curves(console: Console, section: dict[str, Any]) -> None:
         console.print(crossover["text"], highlight=False)
 
 
-def explanation(console: Console, found: Any, row: int) -> None:
-    """One explained prediction: the columns that moved it most, with their values."""
+def explanation(console: Console, found: Any, row: int, image_path: Any = None) -> None:
+    """One explained prediction: the columns (words, image regions) that moved it most."""
+    if found.text is not None:
+        _text_explanation(console, found, row)
+        return
+    what = "regions" if found.image is not None else "columns"
     table = Table(
         title=f"Row {row}: {found.model} predicts {found.prediction!r} — contributions to "
         f"{found.explained} ({found.unit}, {found.method})"
     )
-    for col, justify in (("column", "left"), ("value", "left"), ("contribution", "right")):
+    first = "region" if found.image is not None else "column"
+    second = "pixels" if found.image is not None else "value"
+    for col, justify in ((first, "left"), (second, "left"), ("contribution", "right")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for item in found.contributions:
         colour = "red" if item.contribution > 0 else "blue"
         table.add_row(item.feature, item.value, f"[{colour}]{item.contribution:+.4f}[/]")
     console.print(table)
+    if found.image is not None:
+        console.print(
+            f"Saliency map ({found.image.note}; orange: pushed {found.explained} up, blue: "
+            f"down) written to {image_path}. Top {what} of a 3 x 3 grid above.",
+            highlight=False,
+        )
+
+
+def _highlighted(view: Any, top: int, signed: bool = True) -> list[Text]:
+    """Each text column with its ``top`` words (by absolute weight) coloured."""
+    chosen = {id(t) for t in view.top(top)}
+    scale = max((abs(t.weight) for t in view.tokens if t.weight is not None), default=0.0) or 1.0
+    lines = []
+    for column, text in view.texts.items():
+        line = Text(f"{column}: " if len(view.texts) > 1 else "")
+        cursor = 0
+        for token in sorted((t for t in view.tokens if t.column == column), key=lambda t: t.start):
+            line.append(text[cursor : token.start])
+            strong = token.weight is not None and abs(token.weight) >= scale / 2
+            if id(token) not in chosen or not token.weight:
+                style = ""
+            elif not signed:
+                style = "bold black on green3" if strong else "green"
+            elif token.weight > 0:
+                style = "bold white on red3" if strong else "bold red"
+            else:
+                style = "bold white on blue3" if strong else "bold blue"
+            line.append(text[token.start : token.end], style=style)
+            cursor = token.end
+        line.append(text[cursor:])
+        lines.append(line)
+    return lines
+
+
+def _text_explanation(console: Console, found: Any, row: int) -> None:
+    view = found.text
+    console.print(
+        f"Row {row}: {found.model} predicts {found.prediction!r} — word weights on "
+        f"{found.explained} ({found.unit}), by {found.method}",
+        highlight=False,
+    )
+    for line in _highlighted(view, len(found.contributions)):
+        console.print(line)
+    table = Table(title="Top words (red: pushed it up, blue: pushed it down)")
+    for col, justify in (("word", "left"), ("where", "left"), ("weight", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for item in found.contributions:
+        colour = "red" if item.contribution > 0 else "blue"
+        table.add_row(item.feature, item.value, f"[{colour}]{item.contribution:+.4f}[/]")
+    console.print(table)
+    if view.note:
+        console.print(view.note, style="dim", highlight=False)
+    if found.attention is not None:
+        console.print(
+            "Attention weights (not a faithful explanation on their own): the share of "
+            "attention each word receives, mean over layers, heads and query words.",
+            highlight=False,
+        )
+        for line in _highlighted(found.attention, 5, signed=False):
+            console.print(line)
+        top = ", ".join(f"{t.token} {t.weight:.3f}" for t in found.attention.top(5))
+        console.print(f"Most attended: {top}", highlight=False)

@@ -17,7 +17,9 @@ stopping the others):
 ``costs`` per model (see :mod:`~mlvsdl.evaluate.cost`); ``importance`` per model plus
 ``agreement``; ``diagnostics`` per model (confusion matrix / residual histograms on the test
 rows); ``overfitting`` per model; ``engineering``; ``curves`` with ``crossover``; ``examples``
-(one held-out row explained); ``recommendation``; ``errors``; ``timings_s``.
+(one held-out row explained; for text and images a few rows, word by word or pixel by pixel, see
+:mod:`~mlvsdl.evaluate.examples`); ``attention`` (text runs with the transformer);
+``recommendation``; ``errors``; ``timings_s``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from mlvsdl.errors import StoreError
 from mlvsdl.evaluate.cost import profile_candidate
 from mlvsdl.evaluate.diagnostics import error_diagnostics, overfitting
 from mlvsdl.evaluate.engineering import measure_engineering
+from mlvsdl.evaluate.examples import attention_section, media_examples
 from mlvsdl.evaluate.explain import ROW_EXPLAINERS, explain_row
 from mlvsdl.evaluate.importance import (
     ModelImportance,
@@ -51,7 +54,7 @@ from mlvsdl.evaluate.rundata import RunData, load_run_data, read_options, source
 from mlvsdl.families.registry import all_families
 from mlvsdl.store import Store
 from mlvsdl.store.artifacts import write_bytes_atomic
-from mlvsdl.types import Schema
+from mlvsdl.types import Modality, Schema
 
 __all__ = [
     "ANALYSIS_FILE",
@@ -177,6 +180,8 @@ def analyse_run(
         doc, "reference_row", lambda: reference_values(data.X.iloc[data.splits.train], data.schema)
     )
     _section(doc, "importance", lambda: _importance(ctx, doc.get("reference_row") or {}))
+    if data.schema.modality is Modality.TEXT:
+        _section(doc, "attention", lambda: attention_section(ctx))
     _section(doc, "costs", lambda: _costs(ctx))
     _section(doc, "diagnostics", lambda: _diagnostics(ctx))
     _section(doc, "overfitting", lambda: overfitting(store.db.metrics(run_id), data.metric))
@@ -323,6 +328,8 @@ def _examples(ctx: _Context, doc: dict[str, Any]) -> dict[str, Any] | None:
     if not rec:
         return None
     modality = ctx.data.schema.modality
+    if modality in (Modality.TEXT, Modality.IMAGE):
+        return media_examples(ctx)
     if modality not in ROW_EXPLAINERS:
         return {"row": None, "models": {}, "reason": f"not available for {modality} data yet"}
     kinds = {c["name"]: c["kind"] for c in ctx.done}

@@ -10,8 +10,10 @@ For tables the engineered variant adds, after the usual cleaning step:
 Each classical candidate (linear and LightGBM where they ran) is refitted with those features on
 as many of the run's folds as the time allows and compared, fold by fold, with its own stored fold
 scores (same rows, same seed). Networks are listed with their stored fold scores on the raw input.
-Other modalities plug in through :data:`VARIANT_BUILDERS` (text: TF-IDF vs counts; images: HOG vs
-pixels).
+
+Text (TF-IDF versus plain word counts) and images (pixels and HOG versus each alone) are measured
+by :mod:`mlvsdl.evaluate.engineering_media`; other modalities can plug in through
+:data:`VARIANT_BUILDERS`.
 """
 
 from __future__ import annotations
@@ -142,6 +144,12 @@ def measure_engineering(
     deadline: float | None = None,
 ) -> dict[str, Any] | None:
     """Rows ``{model, kind, variant, score, folds, delta}`` comparing the feature sets."""
+    if schema.modality in (Modality.TEXT, Modality.IMAGE):
+        from mlvsdl.evaluate.engineering_media import measure_media_engineering
+
+        return measure_media_engineering(
+            X, y, schema, splits, metric, candidates, random_state=random_state, deadline=deadline
+        )
     builder = VARIANT_BUILDERS.get(schema.modality)
     done = {c["name"]: c for c in candidates if c["status"] == "completed"}
     chosen = [done[k] for k in ML_FAMILIES if k in done]

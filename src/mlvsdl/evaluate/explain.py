@@ -19,14 +19,14 @@ The *reference row* holds each column's typical training value (:func:`reference
 computed during ``compare`` and kept in the run's settings, so explanations need only the store
 and the row to explain. Classifiers explain the predicted class; regressors the prediction.
 
-Modalities other than tables plug in through :data:`ROW_EXPLAINERS` (tokens for text, saliency for
-images) and are refused with a clear error until they exist.
+Text and images are explained per word and per pixel instead of per column
+(:mod:`mlvsdl.evaluate.explain_text`, :mod:`mlvsdl.evaluate.explain_image`); :func:`explain_row`
+sends them there. Other modalities (audio) are refused with a clear error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,14 @@ import pandas as pd
 from scipy import sparse
 
 from mlvsdl.errors import ConfigError, DataError, StoreError
+from mlvsdl.evaluate.explanation import (
+    Attribution,
+    Contribution,
+    Explanation,
+    ImageView,
+    TextView,
+    TokenWeight,
+)
 from mlvsdl.evaluate.local import explain_row as occlusion_row
 from mlvsdl.evaluate.local import json_scalar, reference_values
 from mlvsdl.types import Modality, Schema
@@ -43,6 +51,9 @@ __all__ = [
     "Attribution",
     "Contribution",
     "Explanation",
+    "ImageView",
+    "TextView",
+    "TokenWeight",
     "attribute",
     "encoded_sources",
     "explain_row",
@@ -52,44 +63,6 @@ __all__ = [
 ]
 
 IG_STEPS = 32
-
-
-@dataclass(frozen=True)
-class Attribution:
-    """Per-row, per-raw-column contributions to one output of a model."""
-
-    values: np.ndarray  # (n_rows, n_columns)
-    columns: list[str]  # raw input columns, schema order
-    method: str
-    unit: str
-    targets: list[str]  # per row: what output was explained ("P(Yes)", "prediction")
-
-
-@dataclass(frozen=True)
-class Contribution:
-    feature: str
-    value: str  # the raw input value, as text
-    contribution: float
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """One prediction of one model, explained (for the CLI and the report)."""
-
-    model: str
-    prediction: str
-    explained: str
-    method: str
-    unit: str
-    contributions: list[Contribution] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Explanation:
-        items = [Contribution(**c) for c in data.get("contributions", [])]
-        return cls(**{**data, "contributions": items})
 
 
 def reference_frame(reference: dict[str, Any], like: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -263,8 +236,9 @@ def _tabular(
     return method(estimator, X, schema, reference) if method is not None else None
 
 
-#: Per-modality native attribution functions ``(estimator, X, schema, reference_frame) ->
-#: Attribution | None``; text (highlighted tokens) and images (saliency maps) plug in here.
+#: Per-modality native attribution functions over raw columns ``(estimator, X, schema,
+#: reference_frame) -> Attribution | None``. Text and images are explained per word and per
+#: pixel by :func:`explain_row` instead (see the module docstring).
 ROW_EXPLAINERS: dict[Modality, Callable[..., Attribution | None]] = {Modality.TABULAR: _tabular}
 
 
@@ -291,9 +265,23 @@ def explain_row(
     reference: dict[str, Any],
     *,
     top: int = 10,
+    fill: Sequence[float] | None = None,
 ) -> Explanation:
-    """The ``top`` columns that moved ``row``'s prediction most, with their raw values."""
+    """The ``top`` columns that moved ``row``'s prediction most, with their raw values.
+
+    Text: the ``top`` words, with a weight for every word (``Explanation.text``). Images: a
+    saliency map (``Explanation.image``) relative to the reference image ``fill`` (the data's
+    mean image; default: a uniform image of the row's mean colour), and its ``top`` regions.
+    """
     row = row.iloc[:1]
+    if schema.modality is Modality.TEXT:
+        from mlvsdl.evaluate.explain_text import explain_text_row
+
+        return explain_text_row(estimator, model_name, row, schema, top=top)
+    if schema.modality is Modality.IMAGE:
+        from mlvsdl.evaluate.explain_image import explain_image_row
+
+        return explain_image_row(estimator, model_name, row, schema, top=top, fill=fill)
     prediction = _text(np.asarray(estimator.predict(row))[0])
     attribution = attribute(estimator, row, schema, reference)
     if attribution is None:
@@ -375,6 +363,14 @@ def explain_run_row(
         raise DataError(
             f"row {row} is out of range: the data has {len(frame)} rows (0 to {len(frame) - 1})."
         )
-    reference = result.settings.get("reference") or reference_values(frame, result.schema)
+    schema = result.schema
+    fill = None
+    if schema.modality is Modality.IMAGE:
+        from mlvsdl.evaluate.explain_image import mean_image
+
+        fill = mean_image(frame, schema)  # the reference: the data's mean image
+        reference: dict[str, Any] = {}
+    else:
+        reference = result.settings.get("reference") or reference_values(frame, schema)
     estimator = result.models[name]
-    return explain_row(estimator, name, frame.iloc[[row]], result.schema, reference, top=top)
+    return explain_row(estimator, name, frame.iloc[[row]], schema, reference, top=top, fill=fill)

@@ -23,7 +23,7 @@ from typing import Any
 from mlvsdl.evaluate.analysis import load_analysis
 from mlvsdl.evaluate.metrics import METRICS, Metric
 from mlvsdl.families.registry import all_families
-from mlvsdl.report import insight, sections
+from mlvsdl.report import engineering, insight, sections
 from mlvsdl.report.html import esc
 from mlvsdl.store import Store
 from mlvsdl.store.artifacts import write_bytes_atomic
@@ -94,7 +94,7 @@ _SECTIONS = (
     ("curves", "Learning curves", sections.learning_curves),
     ("cost", "Cost", sections.cost),
     ("transparency", "Transparency", insight.transparency),
-    ("engineering", "Feature engineering, measured", insight.engineering),
+    ("engineering", "Feature engineering, measured", engineering.engineering),
     ("overfitting", "Overfitting", insight.overfitting),
     ("errors", "Errors on held-out rows", insight.errors),
     ("provenance", "Method and provenance", sections.provenance),

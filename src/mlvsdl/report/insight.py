@@ -1,5 +1,6 @@
-"""Report sections about how the models work: transparency, feature engineering, overfitting and
-errors on held-out rows. Each builder takes :class:`~mlvsdl.report.build.ReportData`."""
+"""Report sections about how the models work: transparency, overfitting and errors on held-out
+rows (feature engineering: :mod:`~mlvsdl.report.engineering`; text and image explanations:
+:mod:`~mlvsdl.report.media`). Each builder takes :class:`~mlvsdl.report.build.ReportData`."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlvsdl.report import plots
+from mlvsdl.report import media, plots
 from mlvsdl.report.html import badge, esc, figure, fmt_num, para, section, table
 
 if TYPE_CHECKING:
     from mlvsdl.report.build import ReportData
 
-__all__ = ["engineering", "errors", "overfitting", "transparency"]
+__all__ = ["errors", "overfitting", "transparency"]
 
 TOP_FEATURES = 12
 
@@ -52,6 +53,7 @@ def transparency(data: ReportData, anchor: str, title: str) -> str:
     )
     parts.append(_native_figure(data, models, names, features))
     parts.append(_agreement(data, imp.get("agreement")))
+    parts.append(media.attention(data))
     parts.append(_examples(data))
     intro = (
         "Which inputs each model relies on, in one comparable format (permutation importance), "
@@ -116,14 +118,15 @@ def _importance_desc(data: ReportData, models: dict[str, Any], names: list[str])
 
 
 def _labels_table(data: ReportData, models: dict[str, Any], names: list[str]) -> str:
-    rows = []
+    rows, views = [], media.native_views(data)
     for n in names:
         intrinsic = data.interpretable.get(n, False)
+        native = models[n].get("native_method") or views.get(n) or "permutation importance only"
         rows.append(
             [
                 f"{badge(data.kind(n))}{esc(data.title(n))}",
                 "intrinsically interpretable" if intrinsic else "explained post hoc",
-                esc(models[n].get("native_method") or "permutation importance only"),
+                esc(native),
                 esc(", ".join(_top(models[n]["permutation_mean"], 3))),
             ]
         )
@@ -173,6 +176,8 @@ def _examples(data: ReportData) -> str:
     if not ex or not ex.get("models"):
         reason = (ex or {}).get("reason")
         return para(f"Per-row explanations: {reason}.", "note") if reason else ""
+    if ex.get("modality") in ("text", "image"):
+        return media.examples(data, ex)
     blocks = []
     for name, e in ex["models"].items():
         rows = [
@@ -199,56 +204,6 @@ def _examples(data: ReportData) -> str:
 def _signed(value: float) -> str:
     cls = "pos" if value > 0 else "neg"
     return f'<span class="{cls}">{value:+.4f}</span>'
-
-
-def engineering(data: ReportData, anchor: str, title: str) -> str:
-    fe = data.section("engineering")
-    if not fe:
-        why = (data.analysis.get("errors") or {}).get("engineering") or (
-            "it refits models, so it runs with 'mlvsdl compare --curves' or 'mlvsdl curves RUN'"
-            if str(data.schema.modality) == "tabular" and "engineering" not in data.analysis
-            else "no linear or LightGBM model to refit, or no time left"
-            if str(data.schema.modality) == "tabular"
-            else f"engineered variants for {data.schema.modality} data are not built yet"
-        )
-        return section(anchor, title, para(f"Not measured for this run ({why})."))
-    rows = []
-    for r in fe["rows"]:
-        delta = "" if r["delta"] is None else _signed(r["delta"])
-        if r.get("delta_std") is not None:
-            delta += f" <span class=small>± {r['delta_std']:.4f}</span>"
-        rows.append(
-            [
-                f"{badge(r['kind'])}{esc(data.title(r['model']))}",
-                esc(r["variant"]),
-                fmt_num(r["score"]),
-                str(r["folds"]),
-                delta,
-            ]
-        )
-    parts = [
-        table(
-            ["model", "input", f"CV {data.metric.title}", "folds", "change"],
-            rows,
-            raw=True,
-            numeric=(2, 3, 4),
-        )
-    ]
-    parts.append(
-        para(
-            "Engineered variants are refitted on the same folds as the leaderboard; the change "
-            "is the mean fold-by-fold difference (± its standard deviation). Networks always "
-            "take the raw input.",
-            "note",
-        )
-    )
-    return section(
-        anchor,
-        title,
-        "".join(parts),
-        "Does hand-made feature engineering help the classical models, and do networks "
-        "on raw input match them?",
-    )
 
 
 def overfitting(data: ReportData, anchor: str, title: str) -> str:

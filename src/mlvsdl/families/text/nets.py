@@ -10,6 +10,13 @@ are trimmed to their longest text before the work starts, so short texts cost li
 * ``rnn``: a bidirectional GRU, max and mean over time;
 * ``transformer``: a small pre-norm transformer encoder with learned positions, mean over
   tokens.
+
+For explanations (never used in training), every network also splits its forward pass in two:
+``embed_tokens(ids) -> (x, mask)`` gives the token embeddings ``(B, T, E)`` and the mask of real
+tokens, and ``forward_embedded(x, mask, side)`` finishes the pass from them, so attributions can
+be taken on the embeddings (``forward(ids, side)`` is the composition of the two; the fastText
+network keeps its fused ``EmbeddingBag`` for training and prediction). The transformer also
+returns its self-attention weights with ``attention(ids)``.
 """
 
 from __future__ import annotations
@@ -71,6 +78,15 @@ class BagNet(nn.Module):
     def forward(self, ids: Tensor, side: Tensor) -> Tensor:
         return self.head(self.embed(ids), side)  # ids (B, T) -> (B, E) -> (B, n_outputs)
 
+    def embed_tokens(self, ids: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-token embeddings ``(B, T, E)`` (words, then hashed bigrams) and the token mask."""
+        return nn.functional.embedding(ids, self.embed.weight, padding_idx=0), ids != 0
+
+    def forward_embedded(self, x: Tensor, mask: Tensor, side: Tensor) -> Tensor:
+        """The mean over real tokens, as ``EmbeddingBag(mode="mean")`` takes it, then the head."""
+        valid = mask[:, :, None].to(x.dtype)
+        return self.head((x * valid).sum(dim=1) / valid.sum(dim=1).clamp(min=1.0), side)
+
 
 class CNNNet(nn.Module):
     def __init__(self, config: TextNetConfig) -> None:
@@ -83,8 +99,14 @@ class CNNNet(nn.Module):
         self.head = _Head(3 * config.hidden_dim, config)
 
     def forward(self, ids: Tensor, side: Tensor) -> Tensor:
+        return self.forward_embedded(*self.embed_tokens(ids), side)
+
+    def embed_tokens(self, ids: Tensor) -> tuple[Tensor, Tensor]:
         ids, mask = _trim(ids)
-        x = self.embed(ids).transpose(1, 2)  # (B, E, T)
+        return self.embed(ids), mask  # (B, T, E), (B, T)
+
+    def forward_embedded(self, x: Tensor, mask: Tensor, side: Tensor) -> Tensor:
+        x = x.transpose(1, 2)  # (B, E, T)
         pooled = []
         for conv in self.convs:
             h = torch.relu(conv(x))  # (B, H, T)
@@ -101,13 +123,19 @@ class RNNNet(nn.Module):
         self.head = _Head(4 * config.hidden_dim, config)
 
     def forward(self, ids: Tensor, side: Tensor) -> Tensor:
+        return self.forward_embedded(*self.embed_tokens(ids), side)
+
+    def embed_tokens(self, ids: Tensor) -> tuple[Tensor, Tensor]:
         ids, mask = _trim(ids)
+        return self.embed(ids), mask  # (B, T, E), (B, T)
+
+    def forward_embedded(self, x: Tensor, mask: Tensor, side: Tensor) -> Tensor:
         lengths = mask.sum(dim=1).clamp(min=1).cpu()
         packed = nn.utils.rnn.pack_padded_sequence(
-            self.embed(ids), lengths, batch_first=True, enforce_sorted=False
+            x, lengths, batch_first=True, enforce_sorted=False
         )
         out, _ = self.rnn(packed)
-        h, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
+        h, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
         valid = mask[:, :, None]  # (B, T, 1)
         max_pool = h.masked_fill(~valid, -1e4).amax(dim=1)  # (B, 2H)
         mean_pool = (h * valid).sum(dim=1) / valid.sum(dim=1).clamp(min=1)  # (B, 2H)
@@ -129,14 +157,37 @@ class TransformerNet(nn.Module):
         self.head = _Head(dim, config)
 
     def forward(self, ids: Tensor, side: Tensor) -> Tensor:
+        return self.forward_embedded(*self.embed_tokens(ids), side)
+
+    def embed_tokens(self, ids: Tensor) -> tuple[Tensor, Tensor]:
         ids, mask = _trim(ids)
         mask[:, 0] = True  # an empty text still attends to its first (padding) position
-        positions = torch.arange(ids.shape[1], device=ids.device)
-        x = self.embed(ids) + self.position(positions)  # (B, T, E)
-        x = self.encoder(x, src_key_padding_mask=~mask)  # (B, T, E)
+        return self.embed(ids), mask  # word embeddings (B, T, E), without positions
+
+    def _positioned(self, x: Tensor) -> Tensor:
+        return x + self.position(torch.arange(x.shape[1], device=x.device))  # (B, T, E)
+
+    def forward_embedded(self, x: Tensor, mask: Tensor, side: Tensor) -> Tensor:
+        x = self.encoder(self._positioned(x), src_key_padding_mask=~mask)  # (B, T, E)
         valid = mask[:, :, None]
         code = self.norm((x * valid).sum(dim=1) / valid.sum(dim=1))  # (B, E)
         return self.head(code, side)
+
+    @torch.no_grad()
+    def attention(self, ids: Tensor) -> tuple[Tensor, Tensor]:
+        """Self-attention weights ``(L, B, H, T, T)`` (query x key; each row sums to 1 over the
+        real tokens) of every layer, and the token mask ``(B, T)``. Each layer's attention is
+        recomputed on its normalized input exactly as the layer attends, then the layer runs."""
+        x, mask = self.embed_tokens(ids)
+        x, weights = self._positioned(x), []
+        for layer in self.encoder.layers:
+            h = layer.norm1(x)  # the layers are pre-norm (norm_first=True)
+            _, w = layer.self_attn(
+                h, h, h, key_padding_mask=~mask, need_weights=True, average_attn_weights=False
+            )
+            weights.append(w)
+            x = layer(x, src_key_padding_mask=~mask)
+        return torch.stack(weights), mask
 
 
 _NETS: dict[str, type[nn.Module]] = {
