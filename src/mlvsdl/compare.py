@@ -9,10 +9,8 @@ leaves nothing behind. From then on each finished candidate is durable on its ow
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import platform
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -33,7 +31,8 @@ from mlvsdl.families.base import Family
 from mlvsdl.families.registry import resolve_families
 from mlvsdl.result import CompareResult, library_versions, load_run
 from mlvsdl.search.budget import Budget
-from mlvsdl.search.trial import TrialResult, TrialSpec, run_trial
+from mlvsdl.search.record import hardware, now_iso, record_trial, to_json
+from mlvsdl.search.trial import TrialSpec, run_trial
 from mlvsdl.store import Store
 from mlvsdl.types import Kind, Schema, Task
 
@@ -135,10 +134,6 @@ def _new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 def compare(
     data: Any,
     target: str | None = None,
@@ -211,7 +206,7 @@ def compare(
         "families": [f.key for f in plan.families],
         "n_train": len(plan.splits.train),
         "n_test": len(plan.splits.test),
-        "hardware": _hardware(),
+        "hardware": hardware(),
         "versions": library_versions(),
         "warnings": [*plan.table.warnings, *plan.schema.notes],
         # typical value per feature from the training part, for explanations (serve)
@@ -224,7 +219,7 @@ def compare(
     db_store.db.insert_run(
         {
             "run_id": run_id,
-            "created_at": _now(),
+            "created_at": now_iso(),
             "status": "running",
             "source": plan.table.source,
             "target": plan.schema.target,
@@ -233,8 +228,8 @@ def compare(
             "seed": seed,
             "n_rows": len(plan.frame),
             "fingerprint": plan.table.fingerprint,
-            "schema_json": _json(plan.schema.to_dict()),
-            "settings_json": _json(settings),
+            "schema_json": to_json(plan.schema.to_dict()),
+            "settings_json": to_json(settings),
         }
     )
     db_store.run_dir(run_id).mkdir(parents=True, exist_ok=True)
@@ -260,7 +255,7 @@ def compare(
                 models[family.key] = fitted
         status = "completed"
     finally:
-        db_store.db.finish_run(run_id, status, _now())
+        db_store.db.finish_run(run_id, status, now_iso())
     emit(Event("analysis", elapsed_s=budget.elapsed_s, info={"curves": curves}))
     _analyse(db_store, run_id, plan, models, seed, time_budget, budget, curves)
     return load_run(run_id, store=db_store.root, preloaded=models)
@@ -327,7 +322,7 @@ def _run_family(
     )
     base = {"name": family.key, "family": family.key, "kind": str(family.kind)}
     if reason is not None:
-        row = {**base, "status": "skipped", "reason": reason, "finished_at": _now()}
+        row = {**base, "status": "skipped", "reason": reason, "finished_at": now_iso()}
         store.db.insert_candidate(run_id, row, {})
         emit(Event("trial_end", family.key, budget.elapsed_s, budget.remaining_s, row))
         return None
@@ -358,88 +353,17 @@ def _run_family(
         )
     budget.record(cost, time.perf_counter() - start)
     measured = {"peak_fit_memory_bytes": memory.peak_bytes, "memory_method": memory.method}
-    row = _record(store, run_id, plan, family, result, seed, base, measured)
+    row = record_trial(
+        store,
+        run_id,
+        schema=plan.schema,
+        fingerprint=plan.table.fingerprint,
+        metric=plan.metric.key,
+        family=family,
+        result=result,
+        seed=seed,
+        base=base,
+        measured=measured,
+    )
     emit(Event("trial_end", family.key, budget.elapsed_s, budget.remaining_s, row))
     return result.estimator if result.status == "completed" else None
-
-
-def _record(
-    store: Store,
-    run_id: str,
-    plan: _Plan,
-    family: Family,
-    result: TrialResult,
-    seed: int,
-    base: dict[str, Any],
-    measured: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Write the artifact first, then the row that points to it (so a row never dangles)."""
-    row: dict[str, Any] = {**base, "status": result.status, "reason": result.reason}
-    if result.status == "completed":
-        manifest = {
-            "run_id": run_id,
-            "model": family.key,
-            "kind": str(family.kind),
-            "seed": seed,
-            "schema": plan.schema.to_dict(),
-            "data_fingerprint": plan.table.fingerprint,
-            "versions": library_versions(),
-            "created_at": _now(),
-        }
-        path, sha256 = store.save_model(run_id, family.key, result.estimator, manifest)
-        details = {"fold_scores": result.fold_scores, "subsampled": result.subsampled}
-        details |= measured or {}
-        row.update(
-            val_score=result.val_score,
-            val_std=result.val_std,
-            test_score=result.score("test", plan.metric.key),
-            fit_time_s=result.fit_time_s,
-            predict_time_s_per_1k=result.predict_time_s_per_1k,
-            model_bytes=path.stat().st_size,
-            n_train_rows=result.n_train_rows,
-            artifact=path.name,
-            artifact_sha256=sha256,
-            details_json=_json(details | _network_details(result.estimator)),
-        )
-        if result.subsampled:
-            row["reason"] = (
-                f"trained on a seeded subsample of {result.n_train_rows:,} of "
-                f"{result.n_available_rows:,} training rows"
-            )
-    row["finished_at"] = _now()
-    store.db.insert_candidate(run_id, row, result.metrics)
-    return row
-
-
-def _network_details(estimator: Any) -> dict[str, Any]:
-    model = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-    out: dict[str, Any] = {}
-    for attr in ("n_params_", "best_epoch_", "stop_reason_", "history_"):
-        if hasattr(model, attr):
-            out[attr.rstrip("_")] = getattr(model, attr)
-    return out
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, default=_json_default)
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
-def _hardware() -> dict[str, Any]:
-    import torch
-
-    return {
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "python": platform.python_version(),
-    }
