@@ -32,13 +32,24 @@ def child(rows: int, task: str, store: str) -> None:
     frame = mixed_table(rows, task=task)
     base_rss = peak_rss_mb()
     start = time.perf_counter()
-    result = compare(frame, "y", time_budget=BUDGETS_S.get(rows, 900), store=store, seed=0)
+    marks: dict[str, float] = {}
+
+    def progress(event) -> None:  # to stderr, so a long run can be followed; also timed
+        elapsed = time.perf_counter() - start
+        if event.kind == "analysis":
+            marks["analysis_start_s"] = elapsed
+        status = event.info.get("status", "") if event.kind == "trial_end" else ""
+        print(f"{elapsed:8.1f} s  {event.kind:<11} {event.family or ''} {status}", file=sys.stderr)
+
+    budget = BUDGETS_S.get(rows, 900)
+    result = compare(frame, "y", time_budget=budget, store=store, seed=0, on_event=progress)
     wall = time.perf_counter() - start
     board = result.leaderboard
     out = {
         "rows": rows,
         "task": task,
         "wall_s": wall,
+        "families_s": marks.get("analysis_start_s", wall),
         "peak_rss_mb": peak_rss_mb(),
         "rss_before_compare_mb": base_rss,
         "n_folds": result.settings["n_folds"],
@@ -52,17 +63,18 @@ def child(rows: int, task: str, store: str) -> None:
     print("RESULT " + json.dumps(out, default=str))
 
 
-def run(rows: int, task: str) -> dict:
+def run(rows: int, task: str, verbose: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as store:
         proc = subprocess.run(
             [sys.executable, __file__, "--child", str(rows), task, store],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=None if verbose else subprocess.PIPE,
             text=True,
             check=False,
         )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
-        raise SystemExit(f"child failed for {rows} {task}:\n{proc.stderr[-3000:]}")
+        raise SystemExit(f"child failed for {rows} {task}:\n{(proc.stderr or '')[-3000:]}")
     return json.loads(lines[-1][len("RESULT ") :])
 
 
@@ -70,7 +82,8 @@ def show(res: dict) -> None:
     budget = BUDGETS_S.get(res["rows"], 900)
     print(
         f"\n{res['rows']:,} rows x 20 columns, {res['task']}: wall {res['wall_s']:.1f} s "
-        f"(budget {budget} s), peak RSS {res['peak_rss_mb']:.0f} MB, "
+        f"(families {res['families_s']:.1f} s of a {budget} s budget, then the analysis and "
+        f"report {res['wall_s'] - res['families_s']:.1f} s), peak RSS {res['peak_rss_mb']:.0f} MB, "
         f"{res['n_folds']} validation fold(s)"
     )
     for f in res["families"]:
@@ -78,7 +91,7 @@ def show(res: dict) -> None:
             per_row_us = f["fit_time_s"] / f["n_train_rows"] * 1e6
             print(
                 f"  {f['model']:<14} {f['kind']}  val {f['val_score']:.4f}  fit "
-                f"{f['fit_time_s']:7.2f} s on {f['n_train_rows']:>9,} rows = "
+                f"{f['fit_time_s']:7.2f} s on {int(f['n_train_rows']):>9,} rows = "
                 f"{per_row_us:6.2f} µs/row  {f['note'] or ''}"
             )
         else:
@@ -95,12 +108,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--tasks", default="binary,regression")
+    parser.add_argument("--verbose", action="store_true", help="show each run's progress")
     args = parser.parse_args()
     print(f"Machine: {machine()}")
     os.environ.setdefault("PYTHONHASHSEED", "0")
     for task in args.tasks.split(","):
         for rows in map(int, args.sizes.split(",")):
-            show(run(rows, task))
+            show(run(rows, task, args.verbose))
 
 
 if __name__ == "__main__":
