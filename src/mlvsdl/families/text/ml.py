@@ -18,7 +18,7 @@ from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC, LinearSVR
 
-from mlvsdl.families.ml import N_JOBS
+from mlvsdl.families.ml import lgbm_threads
 from mlvsdl.features.text import text_cleaner, text_features
 from mlvsdl.types import Schema
 
@@ -89,7 +89,7 @@ def build_lgbm(schema: Schema, seed: int) -> Pipeline:
         subsample=0.8,
         subsample_freq=1,
         random_state=seed,
-        n_jobs=N_JOBS,
+        n_jobs=lgbm_threads(schema.n_rows),
         verbose=-1,
     )
     features = text_features(schema, char_ngrams=False, max_word_features=20_000)
