@@ -40,3 +40,23 @@ def test_cleaner_keeps_row_order_and_index():
     assert list(out.index) == [10, 3, 7, 1]
     np.testing.assert_array_equal(out["n"].to_numpy(), [1.0, np.nan, np.nan, 4.5])
     assert list(out["c"]) == ["b", MISSING, "a", "b"]
+
+
+def test_output_columns_follow_get_feature_names_out():
+    frame = pd.DataFrame(
+        {
+            "c": ["x", "y", None],
+            "n": [1.0, None, 3.0],
+            "b": ["yes", "no", None],
+            "d": ["2024-01-01", "2024-02-03 10:00", None],
+            "t": ["two words", "", None],
+        }
+    )
+    cleaner = TableCleaner(
+        numeric=("n",), boolean=("b",), datetime=("d",), text=("t",), categorical=("c",)
+    )
+    out = cleaner.fit_transform(frame)
+    assert list(out.columns) == list(cleaner.get_feature_names_out())
+    assert out["c"].dtype == object and out["n"].dtype == np.float64
+    np.testing.assert_array_equal(out["b"].to_numpy(), [1.0, 0.0, np.nan])
+    np.testing.assert_array_equal(out["t__n_words"].to_numpy(), [2.0, 0.0, 0.0])

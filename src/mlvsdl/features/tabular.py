@@ -124,7 +124,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
                 values, index=X.index, columns=list(self.categorical), dtype=object
             )
             frame = pd.concat([frame, codes], axis=1)
-        return frame[self.get_feature_names_out()]
+        return frame  # built in the order of get_feature_names_out: numerics, then categoricals
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         numeric = [*self.numeric, *self.boolean]
