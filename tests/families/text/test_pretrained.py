@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -43,3 +44,39 @@ def test_fine_tuned_model_stores_trained_weights_but_not_the_frozen_vocabulary()
     restored = FineTunedEncoderClassifier.__new__(FineTunedEncoderClassifier)
     restored.__setstate__(state)
     np.testing.assert_allclose(restored.predict_proba(frame), model.predict_proba(frame), atol=1e-6)
+
+
+def test_sentence_embeddings_join_text_columns_and_scale():
+    frame = pd.DataFrame({"a": ["I lost my card", None], "b": ["today", "refund please"]})
+    one = pretrained.SentenceEmbeddings(text=("a",), weight=2.0).fit(frame).transform(frame)
+    assert one.shape == (2, pretrained.EMBEDDING_DIM)
+    np.testing.assert_allclose(np.linalg.norm(one, axis=1), 2.0, rtol=1e-5)
+    both = pretrained.SentenceEmbeddings(text=("a", "b")).fit_transform(frame)
+    joined = pretrained.embed_texts(["I lost my card | today", " | refund please"])
+    np.testing.assert_allclose(both, joined, rtol=1e-6)
+
+
+def test_fine_tuning_gets_more_epochs_on_small_data():
+    from mlvsdl.data import infer_schema
+    from mlvsdl.families.text import build_fine_tuned
+    from tests.families.text.data import make_text_table
+
+    _, schema = infer_schema(make_text_table(n=40), "y")
+    small = build_fine_tuned(replace(schema, n_rows=770), 0).named_steps["model"]
+    large = build_fine_tuned(replace(schema, n_rows=10_000), 0).named_steps["model"]
+    assert small.max_epochs * round(0.9 * 770 / small.batch_size) >= 300
+    assert small.max_epochs <= 20 and large.max_epochs == 3
+
+
+def test_encoder_trims_padding_per_chunk_without_changing_the_result():
+    texts = [f"card {'very ' * (i % 7)}lost {i}" for i in range(11)] + ["refund"]
+    ids, attention = pretrained.tokenize_batch(texts, 32)
+    encoder = pretrained._frozen_encoder()
+    try:
+        encoder.chunk_rows = 1  # groups of 4 rows in evaluation
+        chunked = encoder(ids, attention)
+        encoder.chunk_rows = len(texts)  # one padded batch
+        whole = encoder(ids, attention)
+    finally:
+        del encoder.chunk_rows
+    np.testing.assert_allclose(chunked.numpy(), whole.numpy(), atol=1e-5)

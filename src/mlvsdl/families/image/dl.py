@@ -4,10 +4,19 @@
 (images from :class:`~mlvsdl.features.image.ImageArrays`, or log-mel spectrograms from
 :class:`~mlvsdl.features.audio.LogMel`), standardize each channel with statistics learned at
 fit, and train a network of :mod:`~mlvsdl.families.image.nets` with the core loop.
+
+With a wall-clock allowance (``max_time_s``) the learning-rate schedule is fitted to it: the
+warmup + cosine schedule advances by steps or by elapsed time, whichever is further along, and
+reaches its floor at ``TIME_SHARE`` of the time left when training starts, so a network stopped
+by the clock has annealed instead of being cut off at a high learning rate (the rest trains at
+the floor). ``fit_schedule_to_time=False`` keeps the core, step-only schedule. ``fit`` repeats
+``NetworkEstimator.fit`` (these networks have no ``max_steps``) to use that trainer.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -15,6 +24,7 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
 from torch import Tensor, nn
 
 from mlvsdl.errors import DataError
@@ -22,12 +32,18 @@ from mlvsdl.families.dl.network import (
     NetworkClassifierMixin,
     NetworkEstimator,
     NetworkRegressorMixin,
+    TimedTrainer,
+    _finite_record,
+    split_tensors,
 )
+from mlvsdl.families.dl.trainer import TrainConfig, _warmup_cosine, seeded
 from mlvsdl.families.image.nets import ConvNetConfig, build_conv_net
 from mlvsdl.features.image import image_arrays
 from mlvsdl.types import Schema
 
 __all__ = ["ConvNetClassifier", "ConvNetRegressor", "build_image_net_pipeline"]
+
+TIME_SHARE = 0.85  # of the allowance planned for training: the rest absorbs load swings
 
 
 class _ConvNet(NetworkEstimator):
@@ -51,6 +67,7 @@ class _ConvNet(NetworkEstimator):
         random_state: int | None = None,
         device: str = "auto",
         max_time_s: float | None = None,
+        fit_schedule_to_time: bool = True,
     ) -> None:
         self.arch = arch
         self.width = width
@@ -67,6 +84,31 @@ class _ConvNet(NetworkEstimator):
         self.random_state = random_state
         self.device = device
         self.max_time_s = max_time_s
+        self.fit_schedule_to_time = fit_schedule_to_time
+
+    def fit(self, X: Any, y: Any) -> _ConvNet:
+        """As :meth:`NetworkEstimator.fit`, with the schedule fitted to ``max_time_s``."""
+        y = np.asarray(y)
+        if len(y) < 2:
+            raise DataError(f"a network needs at least 2 training rows, got {len(y)}.")
+        self._check_common_params()
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        targets, n_outputs, stratify = self._encode_target(y)
+        with seeded(seed):
+            inputs = self._fit_inputs(X)
+            self.module_config_ = self._module_config(n_outputs)
+            module = self._build_module(self.module_config_)
+        train, val = split_tensors((*inputs, targets), self.validation_fraction, stratify, seed)
+        config = self._train_config(seed, len(train[0]))
+        trainer = _TimeScheduledTrainer(module, self._loss(), config, self.fit_schedule_to_time)
+        result = trainer.fit(train, val)
+        self.module_ = module
+        self.history_ = [_finite_record(r) for r in result.history]
+        self.best_epoch_ = result.best_epoch
+        self.stop_reason_ = str(result.stop_reason)
+        self.n_params_ = result.n_params
+        self.device_ = result.device
+        return self
 
     def _fit_inputs(self, X: Any) -> tuple[Tensor, ...]:
         array = _as_batch(X)
@@ -100,6 +142,47 @@ class _ConvNet(NetworkEstimator):
 
     def _build_module(self, config: dict[str, Any]) -> nn.Module:
         return build_conv_net(ConvNetConfig(**config))
+
+
+class _TimeScheduledTrainer(TimedTrainer):
+    """The core loop whose warmup + cosine schedule runs on the larger of two clocks.
+
+    With no allowance it is the core schedule, step for step. With one, the same warmup +
+    cosine runs on ``max(step / scheduled steps, elapsed / (TIME_SHARE * time left))``: when
+    the allowance is the tighter limit, the warmup and the decay to the floor still happen
+    before time runs out.
+    """
+
+    def __init__(
+        self, module: nn.Module, loss_fn: Any, config: TrainConfig, use_time: bool
+    ) -> None:
+        super().__init__(module, loss_fn, config)
+        self.use_time = use_time and config.max_time_s is not None
+
+    def configure_optimizers(
+        self, total_steps: int
+    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+        optimizer, _ = super().configure_optimizers(total_steps)
+        cfg, start = self.config, time.perf_counter()
+        budget = None  # seconds from now to TIME_SHARE of what is left of the allowance
+        if self.use_time:
+            budget = TIME_SHARE * max(getattr(self, "_deadline", math.inf) - start, 1e-3)
+        by_step = _warmup_cosine(
+            round(cfg.warmup_fraction * total_steps), total_steps, cfg.min_lr_fraction
+        )
+        floor, warmup = cfg.min_lr_fraction, cfg.warmup_fraction
+
+        def multiplier(step: int) -> float:
+            if budget is None:
+                return by_step(step)
+            elapsed = (time.perf_counter() - start) / budget
+            progress = max((step + 1) / max(1, total_steps), elapsed)
+            if progress < warmup:
+                return progress / warmup
+            progress = min(1.0, (progress - warmup) / (1 - warmup))
+            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+        return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, multiplier)
 
 
 def _as_batch(X: Any) -> np.ndarray:

