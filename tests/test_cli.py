@@ -123,6 +123,13 @@ def test_help_exits_zero(monkeypatch, capsys):
     assert code == 0 and "compare" in out
 
 
+def test_unknown_option_is_a_usage_error_not_a_traceback(monkeypatch, capsys):
+    code, out, err = run_cli(monkeypatch, capsys, "compare", "data.csv", "--budget", "60")
+    assert code == 2
+    assert "No such option: --budget" in err
+    assert "Traceback" not in out + err
+
+
 def _bad(tmp_path, name: str, content: bytes) -> str:
     path = tmp_path / name
     path.write_bytes(content)
