@@ -162,11 +162,13 @@ def measure_engineering(
         if not scores:
             continue
         base = cand["details"]["fold_scores"][: len(scores)]
-        rows.append(_row(cand, "raw input (as in the leaderboard)", base, None))
-        rows.append(_row(cand, label, scores, np.subtract(scores, base)))
+        rows.append(variant_row(cand, "raw input (as in the leaderboard)", base, None))
+        rows.append(variant_row(cand, label, scores, np.subtract(scores, base)))
     for cand in done.values():
         if cand["kind"] == "dl":
-            rows.append(_row(cand, "raw input (network)", cand["details"]["fold_scores"], None))
+            rows.append(
+                variant_row(cand, "raw input (network)", cand["details"]["fold_scores"], None)
+            )
     return {"rows": rows, "engineered": label} if rows else None
 
 
@@ -193,7 +195,7 @@ def _fold_scores(
     return scores
 
 
-def _row(
+def variant_row(
     candidate: dict[str, Any], variant: str, scores: list[float], delta: Any
 ) -> dict[str, Any]:
     return {

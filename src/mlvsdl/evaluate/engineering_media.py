@@ -29,6 +29,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.pipeline import Pipeline
 
 from mlvsdl.data.split import Splits
+from mlvsdl.evaluate.engineering import variant_row as _row
 from mlvsdl.evaluate.importance import oriented_score
 from mlvsdl.evaluate.metrics import Metric
 from mlvsdl.families.registry import get_family
@@ -207,17 +208,3 @@ def _model_rows(cand: dict[str, Any], scores: dict[str, list[float]]) -> list[di
         delta = np.subtract(values[:n], base[:n]) if n else None
         out.append(_row(cand, label, values, delta))
     return out if len(out) > 1 else []
-
-
-def _row(
-    candidate: dict[str, Any], variant: str, scores: list[float], delta: Any
-) -> dict[str, Any]:
-    return {
-        "model": candidate["name"],
-        "kind": candidate["kind"],
-        "variant": variant,
-        "score": float(np.mean(scores)),
-        "folds": len(scores),
-        "delta": float(np.mean(delta)) if delta is not None else None,
-        "delta_std": float(np.std(delta)) if delta is not None and len(delta) > 1 else None,
-    }
