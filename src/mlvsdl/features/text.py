@@ -35,6 +35,7 @@ __all__ = [
     "TextNetInputs",
     "TextStats",
     "TfidfFeatures",
+    "has_side_columns",
     "side_schema",
     "text_cleaner",
     "text_features",

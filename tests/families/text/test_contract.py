@@ -17,7 +17,14 @@ TEXT = [f for f in all_families() if Modality.TEXT in f.modalities and f.key != 
 # regression (one network per path), to keep the suite short on 2 cores.
 MORE = {
     Task.MULTICLASS: {"tfidf_logreg", "tfidf_svm", "tfidf_nb", "tfidf_lgbm", "text_cnn", "minilm"},
-    Task.REGRESSION: {"tfidf_logreg", "tfidf_svm", "tfidf_lgbm", "text_bag", "minilm"},
+    Task.REGRESSION: {
+        "tfidf_logreg",
+        "tfidf_svm",
+        "tfidf_lgbm",
+        "text_bag",
+        "minilm",
+        "minilm_logreg",
+    },
 }
 CASES = [
     (f, task)
@@ -51,7 +58,15 @@ def datasets():
 def test_text_families_cover_ml_and_dl():
     keys = {f.key for f in TEXT}
     assert {"tfidf_logreg", "tfidf_svm", "tfidf_nb", "tfidf_lgbm"} <= keys
-    assert {"text_bag", "text_cnn", "text_rnn", "text_transformer", "minilm", "minilm_ft"} <= keys
+    assert {
+        "text_bag",
+        "text_cnn",
+        "text_rnn",
+        "text_transformer",
+        "minilm",
+        "minilm_ft",
+        "minilm_logreg",
+    } <= keys
     assert {f.kind for f in TEXT} == {Kind.ML, Kind.DL}
 
 
