@@ -120,8 +120,8 @@ class TableCleaner(TransformerMixin, BaseEstimator):
             # one 2-D object block: pandas would otherwise convert each column of strings to its
             # Arrow string type, which costs more than the cleaning and is undone by the encoders
             values = np.column_stack([_to_category_strings(X[n]) for n in self.categorical])
-            codes = pd.DataFrame(
-                values, index=X.index, columns=list(self.categorical), dtype=object
+            codes = pd.DataFrame(  # the block is ours: no copy
+                values, index=X.index, columns=list(self.categorical), dtype=object, copy=False
             )
             frame = pd.concat([frame, codes], axis=1)
         return frame  # built in the order of get_feature_names_out: numerics, then categoricals
@@ -134,6 +134,8 @@ class TableCleaner(TransformerMixin, BaseEstimator):
 
 
 def _to_float(col: pd.Series) -> np.ndarray:
+    if col.dtype == np.float64:  # already clean; the frame built from it copies once
+        return col.to_numpy(copy=False)
     if pd.api.types.is_bool_dtype(col):
         return col.astype("float64").to_numpy()
     return pd.to_numeric(col, errors="coerce").astype("float64").to_numpy()
@@ -147,7 +149,7 @@ def _to_category_strings(col: pd.Series) -> np.ndarray:
     cleaner cheap on large tables.
     """
     if col.dtype == object and pd.api.types.infer_dtype(col, skipna=False) == "string":
-        return col.to_numpy(dtype=object)
+        return col.to_numpy(dtype=object, copy=False)  # stacked (copied) by the caller
     if col.dtype.kind in "mM":  # dates print differently one by one than as a column
         return np.where(col.isna(), MISSING, col.astype(str)).astype(object)
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
