@@ -17,6 +17,9 @@ The protocol, identical for classical models and networks:
    training rows, a seeded sample.
 
 Families with ``max_train_rows`` fit on a seeded subsample of each training set larger than that.
+A trial given a wall-clock allowance (``max_time_s``) shares it among its fits as they come,
+holding back what its predictions are expected to take (:class:`_Allowance`); networks obey
+their share, classical models are costed before they start (``search.budget``).
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ __all__ = ["TrialResult", "TrialSpec", "run_trial"]
 logger = logging.getLogger(__name__)
 
 TRAIN_SCORE_ROWS = 20_000  # rows the training score is measured on, at most
+LATENCY_ROWS = 1_000  # rows the prediction latency is timed on
+PREDICT_SHARE = 0.2  # of a trial's allowance held for predicting, before any was timed
+MIN_FIT_S = 1.0  # a network whose share is used up still trains (about one step)
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,40 @@ class TrialResult:
 
     def score(self, split: str, metric: str) -> float | None:
         return self.metrics.get(split, {}).get(metric)
+
+
+class _Allowance:
+    """A trial's wall-clock allowance, shared out among its fits as they come.
+
+    Networks stop on the allowance they are given; what they cannot stop is predicting (the
+    validation folds, the test rows, the training score, the latency sample), and for a text
+    encoder that costs as much as training. So each fit gets an equal share of what is left
+    after holding back the time the remaining predictions are expected to take: their rows at
+    the rate this trial's own predictions ran, or ``PREDICT_SHARE`` of the allowance before
+    any was timed.
+    """
+
+    def __init__(self, total_s: float | None, rows_to_predict: int) -> None:
+        self.total_s = total_s
+        self.rows_left = rows_to_predict
+        self._start = time.perf_counter()
+        self._predict_s = 0.0
+        self._predicted = 0
+
+    def next_fit_s(self, fits_left: int) -> float | None:
+        if self.total_s is None:
+            return None
+        left = self.total_s - (time.perf_counter() - self._start)
+        if self._predicted:
+            held = self._predict_s / self._predicted * self.rows_left
+        else:
+            held = PREDICT_SHARE * self.total_s
+        return max((left - held) / max(fits_left, 1), MIN_FIT_S)
+
+    def predicted(self, rows: int, seconds: float) -> None:
+        self._predict_s += seconds
+        self._predicted += rows
+        self.rows_left = max(self.rows_left - rows, 0)
 
 
 def _limit_rows(idx: np.ndarray, limit: int | None, random_state: int) -> np.ndarray:
@@ -131,7 +171,7 @@ def _fit_rows(
 
 
 def _cross_validate(
-    spec: TrialSpec, template: Any, limit: int | None, per_fit_s: float | None
+    spec: TrialSpec, template: Any, limit: int | None, allowance: _Allowance, n_fits: int
 ) -> tuple[list[dict[str, float]], float | None, _Fitted]:
     """Metrics of every fold; for a single holdout fold the bootstrap spread of its score.
 
@@ -143,11 +183,18 @@ def _cross_validate(
     spread = None
     for k, (fold_train, fold_val) in enumerate(spec.splits.folds):
         fitted = _fit_rows(
-            spec, template, train[fold_train], limit, spec.random_state + k, per_fit_s
+            spec,
+            template,
+            train[fold_train],
+            limit,
+            spec.random_state + k,
+            allowance.next_fit_s(n_fits - k),
         )
         val_rows = train[fold_val]
         y_val = spec.y[val_rows]
+        start = time.perf_counter()
         pred, proba = _predict(fitted.model, spec.X.iloc[val_rows])
+        allowance.predicted(len(val_rows), time.perf_counter() - start)
         classes = np.asarray(fitted.model.classes_) if proba is not None else None
         fold_metrics.append(score_predictions(spec.schema.task, y_val, pred, proba, classes))
         if len(spec.splits.folds) == 1:
@@ -178,13 +225,19 @@ def _run(spec: TrialSpec) -> TrialResult:
     template = family.build(spec.schema, random_state=spec.random_state)
     refit = len(spec.splits.folds) > 1
     n_fits = len(spec.splits.folds) + int(refit)
-    per_fit_s = spec.max_time_s / n_fits if spec.max_time_s is not None else None
     metric = get_metric(spec.metric, spec.schema.task)
+    n_train = len(spec.splits.train)
+    to_predict = n_train + len(spec.splits.test) + min(n_train, TRAIN_SCORE_ROWS) + LATENCY_ROWS
+    if len(spec.splits.folds) == 1:  # one holdout: its rows are a part of the training rows
+        to_predict += len(spec.splits.folds[0][1]) - n_train
+    allowance = _Allowance(spec.max_time_s, to_predict)
 
-    fold_metrics, holdout_spread, kept = _cross_validate(spec, template, limit, per_fit_s)
+    fold_metrics, holdout_spread, kept = _cross_validate(spec, template, limit, allowance, n_fits)
     fold_scores = [m[metric.key] for m in fold_metrics if metric.key in m]
     if refit:
-        kept = _fit_rows(spec, template, spec.splits.train, limit, spec.random_state, per_fit_s)
+        kept = _fit_rows(
+            spec, template, spec.splits.train, limit, spec.random_state, allowance.next_fit_s(1)
+        )
     model = kept.model
 
     X_test, y_test = spec.X.iloc[spec.splits.test], spec.y[spec.splits.test]
@@ -193,12 +246,8 @@ def _run(spec: TrialSpec) -> TrialResult:
     train_metrics, _ = _evaluate(spec, model, spec.X.iloc[scored], spec.y[scored])
     # Latency per 1,000 rows is timed on 1,000 test rows (repeated if the test split is smaller),
     # so fixed per-call costs are not inflated by extrapolation from a small split.
-    _, predict_s = _evaluate(
-        spec,
-        model,
-        spec.X.iloc[np.resize(spec.splits.test, 1000)],
-        spec.y[np.resize(spec.splits.test, 1000)],
-    )
+    latency_rows = np.resize(spec.splits.test, LATENCY_ROWS)
+    _, predict_s = _evaluate(spec, model, spec.X.iloc[latency_rows], spec.y[latency_rows])
 
     return TrialResult(
         family=spec.family,

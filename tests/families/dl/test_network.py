@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -49,3 +50,13 @@ def test_validation_split_is_stratified_and_seeded():
     (_, _), (val, _) = split_tensors((x, x), 0.2, labels, seed=1)
     assert len(val) == 8 and (val >= 30).sum() == 2
     assert torch.equal(split_tensors((x, x), 0.2, labels, seed=1)[1][0], val)
+
+
+def test_time_spent_preparing_inputs_counts_against_the_allowance():
+    from mlvsdl.families.dl.network import MIN_TRAIN_S
+    from mlvsdl.families.image.dl import ConvNetClassifier
+
+    net = ConvNetClassifier(max_time_s=10.0)
+    assert net._train_config(0, 100, spent_s=4.0).max_time_s == pytest.approx(6.0)
+    assert net._train_config(0, 100, spent_s=30.0).max_time_s == MIN_TRAIN_S
+    assert ConvNetClassifier(max_time_s=None)._train_config(0, 100, 4.0).max_time_s is None

@@ -12,7 +12,9 @@ supplies three small methods:
 :class:`NetworkClassifierMixin` and :class:`NetworkRegressorMixin` add the target handling,
 loss and ``predict``/``predict_proba``. Training runs through :class:`TimedTrainer`, the core
 :class:`~mlvsdl.families.dl.trainer.Trainer` with a step-level wall-clock limit (an epoch of a
-large network on a CPU can take longer than a whole allowance). A subclass with a ``max_steps``
+large network on a CPU can take longer than a whole allowance); ``_trainer`` may return a variant
+of it. The allowance (``max_time_s``) covers the whole fit: time spent preparing inputs is taken
+off what the loop gets. A subclass with a ``max_steps``
 parameter trains at most that many steps: one epoch on a seeded subsample when the data is
 larger, else as many epochs as fit.
 
@@ -58,6 +60,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 PREDICT_BATCH_SIZE = 512
+MIN_TRAIN_S = 1e-3  # an allowance used up before training still trains one step
 
 
 class TimedTrainer(Trainer):
@@ -122,6 +125,10 @@ class NetworkEstimator(BaseEstimator):
         """The weights stored in an artifact; a subclass may leave out frozen ones."""
         return module.state_dict()
 
+    def _trainer(self, module: nn.Module, config: TrainConfig) -> TimedTrainer:
+        """The loop that trains ``module``; a subclass may return a variant of it."""
+        return TimedTrainer(module, self._loss(), config)
+
     def _encode_target(self, y: np.ndarray) -> tuple[Tensor, int, np.ndarray | None]:
         raise NotImplementedError
 
@@ -136,6 +143,7 @@ class NetworkEstimator(BaseEstimator):
         if len(y) < 2:
             raise DataError(f"a network needs at least 2 training rows, got {len(y)}.")
         self._check_common_params()
+        start = time.perf_counter()
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         targets, n_outputs, stratify = self._encode_target(y)
         with seeded(seed):
@@ -144,8 +152,8 @@ class NetworkEstimator(BaseEstimator):
             module = self._build_module(self.module_config_)
         train, val = split_tensors((*inputs, targets), self.validation_fraction, stratify, seed)
         train = _cap_rows(train, getattr(self, "max_steps", None), self.batch_size, seed)
-        config = self._train_config(seed, len(train[0]))
-        result = TimedTrainer(module, self._loss(), config).fit(train, val)
+        config = self._train_config(seed, len(train[0]), time.perf_counter() - start)
+        result = self._trainer(module, config).fit(train, val)
         self.module_ = module
         self.history_ = [_finite_record(r) for r in result.history]
         self.best_epoch_ = result.best_epoch
@@ -161,8 +169,16 @@ class NetworkEstimator(BaseEstimator):
                 f"invalid validation_fraction={fraction!r}; expected a fraction in [0, 1)."
             )
 
-    def _train_config(self, seed: int, n_train: int) -> TrainConfig:
-        """The trainer's settings; ``max_steps`` (if the subclass has it) caps the epochs."""
+    def _train_config(self, seed: int, n_train: int, spent_s: float = 0.0) -> TrainConfig:
+        """The trainer's settings; ``max_steps`` (if the subclass has it) caps the epochs.
+
+        ``spent_s``, the seconds already spent preparing inputs (encoding texts with a frozen
+        encoder can take longer than the training), counts against ``max_time_s``: the fit as a
+        whole keeps to its allowance. Training gets at least one step.
+        """
+        max_time_s = self.max_time_s
+        if max_time_s is not None:
+            max_time_s = max(max_time_s - spent_s, MIN_TRAIN_S)
         max_epochs = self.max_epochs
         max_steps = getattr(self, "max_steps", None)
         if max_steps is not None:
@@ -176,7 +192,7 @@ class NetworkEstimator(BaseEstimator):
             patience=self.patience,
             seed=seed,
             device=str(resolve_device(self.device)),
-            max_time_s=self.max_time_s,
+            max_time_s=max_time_s,
         )
 
     @torch.inference_mode()

@@ -9,8 +9,8 @@ With a wall-clock allowance (``max_time_s``) the learning-rate schedule is fitte
 warmup + cosine schedule advances by steps or by elapsed time, whichever is further along, and
 reaches its floor at ``TIME_SHARE`` of the time left when training starts, so a network stopped
 by the clock has annealed instead of being cut off at a high learning rate (the rest trains at
-the floor). ``fit_schedule_to_time=False`` keeps the core, step-only schedule. ``fit`` repeats
-``NetworkEstimator.fit`` (these networks have no ``max_steps``) to use that trainer.
+the floor). ``fit_schedule_to_time=False`` keeps the core, step-only schedule. The estimators
+plug that trainer into ``NetworkEstimator.fit`` through its ``_trainer`` hook.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.pipeline import Pipeline
-from sklearn.utils import check_random_state
 from torch import Tensor, nn
 
 from mlvsdl.errors import DataError
@@ -33,10 +32,8 @@ from mlvsdl.families.dl.network import (
     NetworkEstimator,
     NetworkRegressorMixin,
     TimedTrainer,
-    _finite_record,
-    split_tensors,
 )
-from mlvsdl.families.dl.trainer import TrainConfig, _warmup_cosine, seeded
+from mlvsdl.families.dl.trainer import TrainConfig, _warmup_cosine
 from mlvsdl.families.image.nets import ConvNetConfig, build_conv_net
 from mlvsdl.features.image import image_arrays
 from mlvsdl.types import Schema
@@ -86,29 +83,9 @@ class _ConvNet(NetworkEstimator):
         self.max_time_s = max_time_s
         self.fit_schedule_to_time = fit_schedule_to_time
 
-    def fit(self, X: Any, y: Any) -> _ConvNet:
-        """As :meth:`NetworkEstimator.fit`, with the schedule fitted to ``max_time_s``."""
-        y = np.asarray(y)
-        if len(y) < 2:
-            raise DataError(f"a network needs at least 2 training rows, got {len(y)}.")
-        self._check_common_params()
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        targets, n_outputs, stratify = self._encode_target(y)
-        with seeded(seed):
-            inputs = self._fit_inputs(X)
-            self.module_config_ = self._module_config(n_outputs)
-            module = self._build_module(self.module_config_)
-        train, val = split_tensors((*inputs, targets), self.validation_fraction, stratify, seed)
-        config = self._train_config(seed, len(train[0]))
-        trainer = _TimeScheduledTrainer(module, self._loss(), config, self.fit_schedule_to_time)
-        result = trainer.fit(train, val)
-        self.module_ = module
-        self.history_ = [_finite_record(r) for r in result.history]
-        self.best_epoch_ = result.best_epoch
-        self.stop_reason_ = str(result.stop_reason)
-        self.n_params_ = result.n_params
-        self.device_ = result.device
-        return self
+    def _trainer(self, module: nn.Module, config: TrainConfig) -> TimedTrainer:
+        """The core loop with its schedule fitted to ``max_time_s`` (see the class below)."""
+        return _TimeScheduledTrainer(module, self._loss(), config, self.fit_schedule_to_time)
 
     def _fit_inputs(self, X: Any) -> tuple[Tensor, ...]:
         array = _as_batch(X)
