@@ -21,7 +21,6 @@ them without trusting any torch type.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import asdict, dataclass
 from numbers import Integral
 from typing import Any
@@ -29,13 +28,16 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import Tensor, nn
 
-from mlvsdl.errors import ConfigError, DataError, TargetError
+from mlvsdl.errors import ConfigError, DataError
+from mlvsdl.families.dl.network import (
+    NetworkClassifierMixin,
+    NetworkRegressorMixin,
+    split_tensors,
+)
 from mlvsdl.families.dl.trainer import (
     TrainConfig,
     fit_module,
@@ -242,7 +244,9 @@ class _BaseTabularNet(BaseEstimator):
         )
         with seeded(seed):
             module = build_tabular_net(config)
-        train, val = _split((x_num, x_cat, targets), self.validation_fraction, stratify, seed)
+        train, val = split_tensors(
+            (x_num, x_cat, targets), self.validation_fraction, stratify, seed
+        )
         result = fit_module(module, self._loss(), train, val, train_config)
         self.module_ = module
         self.history_ = result.history
@@ -328,59 +332,20 @@ class _BaseTabularNet(BaseEstimator):
             self.device_ = "cpu"
 
 
-class TabularNetClassifier(ClassifierMixin, _BaseTabularNet):
+class TabularNetClassifier(NetworkClassifierMixin, ClassifierMixin, _BaseTabularNet):
     """Network classifier on encoded tables; any label type, cross-entropy loss.
 
     Learned attributes: ``classes_``, ``module_``, ``history_``, ``best_epoch_``,
     ``stop_reason_``, ``n_params_``, ``n_features_in_``, ``device_``, ``cardinalities_``.
     """
 
-    def _encode_target(self, y: np.ndarray) -> tuple[Tensor, int, np.ndarray | None]:
-        check_classification_targets(y)
-        self.classes_, indices = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise TargetError(
-                f"the target has a single class {self.classes_.tolist()}; a classifier needs at "
-                "least two, check the target column or the rows selected."
-            )
-        return torch.from_numpy(indices.astype(np.int64)), len(self.classes_), indices
 
-    def _loss(self) -> nn.Module:
-        return nn.CrossEntropyLoss()
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, one column per entry of ``classes_``."""
-        return torch.softmax(self._forward(X).double(), dim=1).numpy()
-
-    def predict(self, X: Any) -> np.ndarray:
-        indices = self._forward(X).argmax(dim=1).numpy()
-        return self.classes_[indices]
-
-
-class TabularNetRegressor(RegressorMixin, _BaseTabularNet):
+class TabularNetRegressor(NetworkRegressorMixin, RegressorMixin, _BaseTabularNet):
     """Network regressor on encoded tables; the target is standardized internally, MSE loss.
 
     Learned attributes: ``y_mean_``, ``y_scale_``, ``module_``, ``history_``, ``best_epoch_``,
     ``stop_reason_``, ``n_params_``, ``n_features_in_``, ``device_``, ``cardinalities_``.
     """
-
-    def _encode_target(self, y: np.ndarray) -> tuple[Tensor, int, np.ndarray | None]:
-        y = np.asarray(y, dtype=np.float64)
-        if not np.all(np.isfinite(y)):
-            raise TargetError("the regression target has NaN or infinite values; drop those rows.")
-        self.y_mean_ = float(y.mean())
-        std = float(y.std())
-        self.y_scale_ = std if std > 0 else 1.0
-        scaled = (y - self.y_mean_) / self.y_scale_
-        return torch.from_numpy(scaled.astype(np.float32)).unsqueeze(1), 1, None
-
-    def _loss(self) -> nn.Module:
-        return nn.MSELoss()
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predictions in the target's original units."""
-        scaled = self._forward(X)[:, 0].double().numpy()
-        return scaled * self.y_scale_ + self.y_mean_
 
 
 def _cardinalities(codes: np.ndarray) -> tuple[int, ...]:
@@ -391,25 +356,3 @@ def _cardinalities(codes: np.ndarray) -> tuple[int, ...]:
             "network_encoder outputs); check n_categorical and the column order."
         )
     return tuple(int(np.max(column, initial=-1)) + 2 for column in codes.T)
-
-
-def _split(
-    tensors: tuple[Tensor, ...], fraction: float | None, stratify: np.ndarray | None, seed: int
-) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...] | None]:
-    """Seeded train/validation split of ``tensors`` (stratified when ``stratify`` allows it)."""
-    n = len(tensors[0])
-    n_val = math.ceil((fraction or 0.0) * n)
-    if n_val < 1 or n - n_val < 2:
-        logger.info("no validation split (%d rows, fraction %s): no early stopping", n, fraction)
-        return tensors, None
-    if stratify is not None:
-        counts = np.bincount(stratify)
-        n_classes = len(counts)
-        if counts.min() < 2 or n_val < n_classes or n - n_val < n_classes:
-            logger.info("validation split not stratified: too few rows for some class")
-            stratify = None
-    train_idx, val_idx = train_test_split(
-        np.arange(n), test_size=n_val, random_state=seed, stratify=stratify
-    )
-    train_rows, val_rows = torch.from_numpy(train_idx), torch.from_numpy(val_idx)
-    return tuple(t[train_rows] for t in tensors), tuple(t[val_rows] for t in tensors)
