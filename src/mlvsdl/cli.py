@@ -243,8 +243,10 @@ def curves(
     ] = 300,
     store: StoreOpt = None,
 ) -> None:
-    """Trace learning curves for a stored run (re-reads its unchanged data file), then refresh
-    its recommendation and report."""
+    """Trace learning curves for a stored run, then refresh its recommendation and report.
+
+    The run's data file is read again; it must be unchanged since the run.
+    """
     from mlvsdl.evaluate.analysis import load_run_data, update_curves
     from mlvsdl.evaluate.recommend import Recommendation
     from mlvsdl.report import write_report
@@ -285,8 +287,10 @@ def explain(
     ] = None,
     store: StoreOpt = None,
 ) -> None:
-    """Explain one prediction: which input columns (text: words; images: pixels) pushed it up
-    or down, and by how much."""
+    """Explain one prediction: which inputs pushed it up or down, and by how much.
+
+    Table columns; words for text; pixels (a saliency map) for images.
+    """
     from mlvsdl.evaluate.explain import explain_run_row
 
     run_id = _resolve_run(run, store)
