@@ -174,3 +174,14 @@ def test_holdout_validation_reports_a_bootstrap_spread(tmp_path):
     assert result.settings["n_folds"] == 1
     linear = result.leaderboard.set_index("model").loc["linear"]
     assert linear["val_std"] > 0  # from bootstrap resamples of the one validation fold
+
+
+def test_families_leave_part_of_the_budget_for_the_analysis_and_report():
+    from mlvsdl.compare import _family_budget_s
+
+    assert _family_budget_s(None, curves=False) is None
+    assert _family_budget_s(120, curves=False) == pytest.approx(120 - 18)  # 15 %
+    assert _family_budget_s(30, curves=False) == pytest.approx(20)  # at least 10 s
+    assert _family_budget_s(1000, curves=False) == pytest.approx(910)  # at most 90 s
+    assert _family_budget_s(4, curves=False) == pytest.approx(2)  # at most half
+    assert _family_budget_s(100, curves=True) == pytest.approx(70)  # the curves' share covers it
