@@ -77,12 +77,23 @@ def _decision_tree(schema: Schema, seed: int) -> Pipeline:
     return _pipeline(schema, ordinal_encoder(schema), model)
 
 
+RF_MAX_LEAVES = 10_000  # leaves per tree of the random forest
+
+
 def _random_forest(schema: Schema, seed: int) -> Pipeline:
     cls = RandomForestClassifier if schema.task.is_classification else RandomForestRegressor
     # One thread: a forest predicting on several threads adds tree outputs in a varying order,
     # so its probabilities (and scores) would change in the last bits from call to call.
+    # At most RF_MAX_LEAVES leaves a tree: fully grown trees grow with the data (150 of them on
+    # 100k rows pickle to 593 MB, on 300k to about 1.8 GB, and a 1M-row run peaked at 9.8 GB);
+    # capped, the forest stays near 220 MB at any size, for 0.2 % more RMSE on 100k rows.
     model = cls(
-        n_estimators=150, min_samples_leaf=2, max_features="sqrt", n_jobs=1, random_state=seed
+        n_estimators=150,
+        min_samples_leaf=2,
+        max_leaf_nodes=RF_MAX_LEAVES,
+        max_features="sqrt",
+        n_jobs=1,
+        random_state=seed,
     )
     return _pipeline(schema, ordinal_encoder(schema), model)
 
