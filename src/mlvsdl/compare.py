@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sklearn
 
 from mlvsdl.data import Splits, Table, infer_schema, make_splits
 from mlvsdl.data.media import check_inputs, read_inputs
@@ -249,21 +250,25 @@ def compare(
     )
     status = "interrupted"
     models: dict[str, Any] = {}
-    try:
-        for index, family in enumerate(plan.families):
-            fitted = _run_family(db_store, run_id, plan, family, index, budget, seed, emit)
-            if fitted is not None:
-                models[family.key] = fitted
-        status = "completed"
-    finally:
-        db_store.db.finish_run(run_id, status, now_iso())
-    emit(Event("analysis", elapsed_s=budget.elapsed_s, info={"curves": curves}))
-    _analyse(db_store, run_id, plan, models, seed, time_budget, budget, curves)
+    with sklearn.config_context(working_memory=WORKING_MEMORY_MB):
+        try:
+            for index, family in enumerate(plan.families):
+                fitted = _run_family(db_store, run_id, plan, family, index, budget, seed, emit)
+                if fitted is not None:
+                    models[family.key] = fitted
+            status = "completed"
+        finally:
+            db_store.db.finish_run(run_id, status, now_iso())
+        emit(Event("analysis", elapsed_s=budget.elapsed_s, info={"curves": curves}))
+        _analyse(db_store, run_id, plan, models, seed, time_budget, budget, curves)
     return load_run(run_id, store=db_store.root, preloaded=models)
 
 
 # --- analysis step: evaluate/analysis.py computes, report/ renders; both only after the run ---
 
+# scikit-learn's chunk size for pairwise distances (kNN): its default, 1 GB, took a 10k-row run
+# from 0.5 GB to 1.8 GB peak memory; 128 MB chunks cost no measurable time.
+WORKING_MEMORY_MB = 128
 CURVES_SHARE = 0.3  # of the time budget kept for learning curves when they are asked for
 ANALYSIS_SHARE = 0.15  # kept for costs, importances and the report (10-90 s, at most half)
 
