@@ -7,6 +7,8 @@ import time
 
 import numpy as np
 import pytest
+from sklearn.dummy import DummyClassifier
+from sklearn.pipeline import make_pipeline
 
 from mlvsdl.data import infer_schema
 from mlvsdl.evaluate.cost import (
@@ -105,3 +107,17 @@ def test_profile_of_a_stored_candidate(table):
     assert profile.model_bytes == 1234 and profile.peak_fit_memory_bytes == 10
     assert profile.load_time_s is not None and profile.n_params > 0
     assert set(profile.to_dict()) >= {"latency_p95_ms", "load_time_s", "params_counted"}
+    assert profile.latency_path == "pipeline"  # without the schema, no fast path is tried
+
+
+def test_one_row_is_timed_as_the_server_answers_it(table):
+    X, y, schema = table
+    row = {"fit_time_s": 0.1, "details": {}}
+    linear = get_family("linear").build(schema, random_state=0).fit(X, y)
+    fast = profile_candidate(linear, row, X.iloc[:20], lambda: linear, classification=True,
+                             schema=schema)  # fmt: skip
+    assert fast.latency_path == "fast path" and fast.latency_p50_ms > 0
+    other = make_pipeline(DummyClassifier()).fit(X, y)  # not clean -> encode -> model
+    slow = profile_candidate(other, row, X.iloc[:20], lambda: other, classification=True,
+                             schema=schema)  # fmt: skip
+    assert slow.latency_path == "pipeline" and slow.latency_p50_ms > 0

@@ -270,6 +270,7 @@ def _costs(ctx: _Context) -> dict[str, Any]:
             lambda name=name: ctx.store.load_model(ctx.run_id, name),
             classification=ctx.data.schema.task.is_classification,
             max_time_s=min(0.5, ctx.budget_s / (4 * max(len(ctx.done), 1))),
+            schema=ctx.data.schema,
         )
         out[name] = profile.to_dict()
     return out

@@ -14,7 +14,10 @@ What is measured, and how:
   500 MB one. Elsewhere it falls back to ``ru_maxrss`` growth, which
   reads 0 when an earlier peak was higher (the method is stored with the figure).
 * **prediction latency**: single-row calls (``predict_proba`` for classifiers, as a service would
-  call it) timed one by one, reported as p50 and p95; per 1,000 rows from the trial.
+  call it) timed one by one, reported as p50 and p95; per 1,000 rows from the trial. One row is
+  timed the way ``mlvsdl serve`` answers it: through the compiled numpy fast path
+  (:mod:`mlvsdl.fastpath`, records in) when the model has one, else through the pipeline on a
+  one-row DataFrame; ``latency_path`` says which.
 * **model size** on disk and **load time** (checksum, safe skops parsing, rebuild) of the stored
   artifact, the best of up to three loads.
 * **parameters**: trainable weights of a network; coefficients of linear models; nodes of trees;
@@ -29,13 +32,15 @@ import logging
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from mlvsdl.types import Schema
 
 __all__ = [
     "CostProfile",
@@ -62,6 +67,7 @@ class CostProfile:
     latency_p50_ms: float | None
     latency_p95_ms: float | None
     latency_calls: int
+    latency_path: str  # "fast path" (as served) or "pipeline"
     predict_ms_per_1k: float | None
     model_bytes: int | None
     load_time_s: float | None
@@ -132,8 +138,8 @@ def _maxrss_kb() -> int:
 
 
 def measure_latency(
-    predict: Callable[[pd.DataFrame], Any],
-    rows: pd.DataFrame,
+    predict: Callable[[Any], Any],
+    rows: pd.DataFrame | Sequence[Any],
     *,
     max_calls: int = 100,
     min_calls: int = 50,
@@ -141,13 +147,16 @@ def measure_latency(
 ) -> tuple[float, float, int]:
     """p50 and p95 milliseconds of ``predict`` on one row at a time, and the number of calls.
 
-    Calls cycle through ``rows``; after ``min_calls`` it stops once ``max_time_s`` is spent.
+    ``rows`` is a DataFrame (each call gets a one-row frame) or a sequence of ready inputs, one
+    per call. Calls cycle through them; after ``min_calls`` it stops once ``max_time_s`` is
+    spent.
     """
-    predict(rows.iloc[[0]])  # warm-up: lazy imports, caches, thread pools
+    inputs = [rows.iloc[[i]] for i in range(len(rows))] if isinstance(rows, pd.DataFrame) else rows
+    predict(inputs[0])  # warm-up: lazy imports, caches, thread pools
     times: list[float] = []
     spent = 0.0
     for i in range(max_calls):
-        row = rows.iloc[[i % len(rows)]]
+        row = inputs[i % len(inputs)]
         start = time.perf_counter()
         predict(row)
         elapsed = time.perf_counter() - start
@@ -207,6 +216,26 @@ def count_parameters(estimator: Any) -> tuple[int | None, str]:
     return None, "not countable"
 
 
+def _served_predict(
+    estimator: Any, rows: pd.DataFrame, schema: Schema | None, classification: bool
+) -> tuple[Callable[[Any], Any], pd.DataFrame | list[Any], str]:
+    """How a service answers one row of ``rows``: the fast path when it applies to them."""
+    if schema is not None:
+        from mlvsdl.fastpath import fast_predictor
+
+        try:
+            fast = fast_predictor(estimator, schema)
+            records = [[record] for record in rows.to_dict("records")]
+            for record in records:
+                fast.predict_proba(record)  # every timed row must take the fast path
+        except Exception as exc:  # no fast path for this model or these rows: the pipeline
+            logger.debug("latency through the pipeline: %s", exc)
+        else:
+            return fast.predict_proba, records, "fast path"
+    predict = estimator.predict_proba if classification else estimator.predict
+    return predict, rows, "pipeline"
+
+
 def profile_candidate(
     estimator: Any,
     candidate: dict[str, Any],
@@ -215,14 +244,16 @@ def profile_candidate(
     *,
     classification: bool,
     max_time_s: float = 1.0,
+    schema: Schema | None = None,
 ) -> CostProfile:
     """The cost profile of one stored candidate (its row from the store, fitted model in hand).
 
     ``rows`` are a few raw input rows to time single-row predictions on; ``load`` loads the
-    stored artifact (timed).
+    stored artifact (timed). With the run's ``schema``, one row is timed as ``mlvsdl serve``
+    answers it (the fast path where the model has one).
     """
-    predict = estimator.predict_proba if classification else estimator.predict
-    p50, p95, calls = measure_latency(predict, rows, max_time_s=max_time_s)
+    predict, inputs, path = _served_predict(estimator, rows, schema, classification)
+    p50, p95, calls = measure_latency(predict, inputs, max_time_s=max_time_s)
     details = candidate.get("details") or {}
     n_params, counted = count_parameters(estimator)
     per_1k = candidate.get("predict_time_s_per_1k")
@@ -233,6 +264,7 @@ def profile_candidate(
         latency_p50_ms=p50,
         latency_p95_ms=p95,
         latency_calls=calls,
+        latency_path=path,
         predict_ms_per_1k=per_1k * 1000.0 if per_1k is not None else None,
         model_bytes=candidate.get("model_bytes"),
         load_time_s=measure_load_time(load, max_time_s=max_time_s),

@@ -298,12 +298,25 @@ def cost(data: ReportData, anchor: str, title: str) -> str:
     method = measured[0][1].get("memory_method", "")
     parts.append(
         para(
-            f"Peak fit memory: {method}, over cross-validation and refit. Latency: "
-            "single-row predict calls on test rows after one warm-up call.",
+            f"Peak fit memory: {method}, over cross-validation and refit. Latency: single-row "
+            f"calls on test rows after one warm-up call, {_latency_paths(data, measured)}",
             "note",
         )
     )
     return section(anchor, title, "".join(parts))
+
+
+def _latency_paths(data: ReportData, measured: list[tuple[dict, dict]]) -> str:
+    """Which way each model's single rows were timed (runs before this was recorded: pipeline)."""
+    fast = [data.title(c["name"]) for c, p in measured if p.get("latency_path") == "fast path"]
+    if not fast:
+        return "through each model's pipeline on a one-row DataFrame."
+    if len(fast) == len(measured):
+        return "as 'mlvsdl serve' answers them: through the compiled numpy fast path (records in)."
+    return (
+        "as 'mlvsdl serve' answers them: through the compiled numpy fast path (records in) for "
+        f"{', '.join(fast)}; through the pipeline on a one-row DataFrame for the others."
+    )
 
 
 def _cost_row(data: ReportData, c: dict[str, Any], p: dict[str, Any]) -> list[str]:
