@@ -185,3 +185,13 @@ def test_families_leave_part_of_the_budget_for_the_analysis_and_report():
     assert _family_budget_s(1000, curves=False) == pytest.approx(910)  # at most 90 s
     assert _family_budget_s(4, curves=False) == pytest.approx(2)  # at most half
     assert _family_budget_s(100, curves=True) == pytest.approx(70)  # the curves' share covers it
+
+
+def test_validation_folds_follow_size_and_what_a_row_costs():
+    from mlvsdl.compare import _auto_folds
+    from mlvsdl.types import Modality
+
+    assert [_auto_folds(n) for n in (10_000, 50_000, 100_000)] == [5, 3, 1]
+    text = [_auto_folds(n, Modality.TEXT) for n in (1_500, 5_000, 10_000)]
+    assert text == [5, 3, 1]  # a 10k-text run trains each family once, on a holdout
+    assert _auto_folds(10_000, Modality.IMAGE) == 1
