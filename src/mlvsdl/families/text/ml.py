@@ -85,6 +85,10 @@ def build_lgbm(schema: Schema, seed: int) -> Pipeline:
         learning_rate=0.1,
         num_leaves=15,
         min_child_samples=5,
+        # at least this much hessian per leaf: with many classes, sparse TF-IDF and few rows per
+        # class, the default (1e-3) let leaf values blow up (banking77, 77 intents: accuracy
+        # 0.02, below the baseline; with 1.0, 0.83 at 40 trees)
+        min_child_weight=1.0,
         colsample_bytree=0.3,
         subsample=0.8,
         subsample_freq=1,
