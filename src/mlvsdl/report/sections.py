@@ -42,7 +42,7 @@ def header(data: ReportData) -> str:
             f"{settings.get('n_test', 0):,} test)",
         ),
         ("Ranked by", f"cross-validated {data.metric.title}"),
-        ("Validation", f"{settings.get('n_folds', '?')}-fold CV inside the training part"),
+        ("Validation", _validation_text(settings.get("n_folds"))),
         ("Models", f"{len(data.done)} trained of {len(data.candidates)} tried"),
         ("Created", str(run["created_at"]).replace("T", " ")),
         ("Status", status),
@@ -398,3 +398,9 @@ def provenance(data: ReportData, anchor: str, title: str) -> str:
         "the whole training part (the stored model) and scored once on the test rows."
     )
     return section(anchor, title, "".join(parts), intro)
+
+
+def _validation_text(n_folds: Any) -> str:
+    if n_folds == 1:
+        return "one holdout fifth of the training part"
+    return f"{n_folds if n_folds is not None else '?'}-fold CV inside the training part"
