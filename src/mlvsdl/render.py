@@ -151,9 +151,10 @@ def leaderboard(console: Console, result: CompareResult) -> None:
         )
     console.print(table)
     if (result.leaderboard["status"] == "completed").any():
+        new = {"image": "NEW_IMAGES/", "audio": "NEW_CLIPS/"}.get(str(result.schema.modality))
         console.print(
             f"Best: [bold]{result.best_model_name}[/]. Predict with: "
-            f"mlvsdl predict {result.run_id} NEW.csv -o predictions.csv"
+            f"mlvsdl predict {result.run_id} {new or 'NEW.csv'} -o predictions.csv"
         )
 
 
