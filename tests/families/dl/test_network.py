@@ -58,5 +58,6 @@ def test_time_spent_preparing_inputs_counts_against_the_allowance():
 
     net = ConvNetClassifier(max_time_s=10.0)
     assert net._train_config(0, 100, spent_s=4.0).max_time_s == pytest.approx(6.0)
-    assert net._train_config(0, 100, spent_s=30.0).max_time_s == MIN_TRAIN_S
+    assert net._train_config(0, 100, spent_s=9.0).max_time_s == pytest.approx(2.5)  # a quarter
+    assert ConvNetClassifier(max_time_s=1e-4)._train_config(0, 100, 1.0).max_time_s == MIN_TRAIN_S
     assert ConvNetClassifier(max_time_s=None)._train_config(0, 100, 4.0).max_time_s is None

@@ -61,6 +61,7 @@ logger = logging.getLogger(__name__)
 
 PREDICT_BATCH_SIZE = 512
 MIN_TRAIN_S = 1e-3  # an allowance used up before training still trains one step
+MIN_TRAIN_SHARE = 0.25  # of its allowance a network trains for, however long inputs took
 
 
 class TimedTrainer(Trainer):
@@ -173,12 +174,13 @@ class NetworkEstimator(BaseEstimator):
         """The trainer's settings; ``max_steps`` (if the subclass has it) caps the epochs.
 
         ``spent_s``, the seconds already spent preparing inputs (encoding texts with a frozen
-        encoder can take longer than the training), counts against ``max_time_s``: the fit as a
-        whole keeps to its allowance. Training gets at least one step.
+        encoder can take longer than the training), counts against ``max_time_s``, so the fit as
+        a whole keeps to its allowance; but training keeps at least ``MIN_TRAIN_SHARE`` of it
+        (a network trained for a step or two scores below the baseline, and says nothing).
         """
         max_time_s = self.max_time_s
         if max_time_s is not None:
-            max_time_s = max(max_time_s - spent_s, MIN_TRAIN_S)
+            max_time_s = max(max_time_s - spent_s, MIN_TRAIN_SHARE * max_time_s, MIN_TRAIN_S)
         max_epochs = self.max_epochs
         max_steps = getattr(self, "max_steps", None)
         if max_steps is not None:
