@@ -25,7 +25,7 @@ from mlvsdl.data.media import media_column
 from mlvsdl.result import load_run
 from mlvsdl.serve import create_app
 from tests.serve.browser import find_chromium
-from tests.serve.conftest import live_server
+from tests.serve.conftest import SERVED_ATOL, SERVED_RTOL, assert_same_answers, live_server
 
 RATE = 8000
 PITCH = {"low": 300.0, "high": 1500.0}
@@ -163,12 +163,12 @@ def test_image_uploads_and_base64_match_the_in_process_prediction(image_client, 
     for body in (by_upload.json(), by_json.json()):
         got_labels, got_proba = answers(body)
         assert got_labels == labels
-        np.testing.assert_allclose(got_proba, proba, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got_proba, proba, rtol=SERVED_RTOL, atol=SERVED_ATOL)
     one = image_client.post("/predict", files={"file": ("x.png", files[0].read_bytes())}).json()
-    assert one["predictions"] == by_json.json()["predictions"][:1]
+    assert_same_answers(one["predictions"], by_json.json()["predictions"][:1])
     data_url = "data:image/png;base64," + b64(files[0].read_bytes())["base64"]
     single = image_client.post("/predict", json={"image": {"base64": data_url}, "label": "0"})
-    assert single.json()["predictions"] == one["predictions"]
+    assert_same_answers(single.json()["predictions"], one["predictions"])
     as_csv = image_client.post("/predict", files=uploads[:2], headers={"accept": "text/csv"})
     assert as_csv.text.splitlines()[0] == "prediction,proba_0,proba_1"
 
@@ -183,7 +183,7 @@ def test_audio_uploads_and_base64_match_the_in_process_prediction(audio_client, 
     for body in (by_upload, by_json.json()):
         got_labels, got_proba = answers(body)
         assert got_labels == labels
-        np.testing.assert_allclose(got_proba, proba, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got_proba, proba, rtol=SERVED_RTOL, atol=SERVED_ATOL)
 
 
 @pytest.mark.parametrize(
