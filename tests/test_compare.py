@@ -17,7 +17,7 @@ import pytest
 from mlvsdl import compare, load_run
 from mlvsdl.families import registry
 from mlvsdl.families.base import Family
-from mlvsdl.types import Kind, Modality, Task
+from mlvsdl.types import SUPERVISED, Kind, Modality, Task
 from tests.conftest import make_table
 
 FAST = ["dummy", "linear", "lgbm", "mlp"]
@@ -104,7 +104,7 @@ def test_failing_family_is_recorded_and_run_goes_on(tmp_path, monkeypatch):
         "broken",
         "Broken",
         Kind.ML,
-        frozenset(Task),
+        SUPERVISED,
         frozenset({Modality.TABULAR}),
         _boom,
         relative_cost=0.001,

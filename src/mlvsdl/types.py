@@ -10,17 +10,39 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["ColumnInfo", "ColumnKind", "Kind", "Modality", "Schema", "Task"]
+__all__ = [
+    "CLASSIFICATION",
+    "SUPERVISED",
+    "ColumnInfo",
+    "ColumnKind",
+    "Kind",
+    "Modality",
+    "Schema",
+    "Task",
+]
 
 
 class Task(StrEnum):
+    """What a run learns. Each value has one registered ``TaskSpec`` (``mlvsdl.tasks``) that
+    owns everything that differs between tasks: inputs, split, metrics, baseline, outputs."""
+
     BINARY = "binary"
     MULTICLASS = "multiclass"
     REGRESSION = "regression"
+    ANOMALY = "anomaly"  # unsupervised: a label column, if any, is for evaluation only
 
     @property
     def is_classification(self) -> bool:
-        return self is not Task.REGRESSION
+        return self in (Task.BINARY, Task.MULTICLASS)
+
+    @property
+    def is_supervised(self) -> bool:
+        """Fitted on a target column (the three prediction tasks)."""
+        return self in SUPERVISED
+
+
+CLASSIFICATION: frozenset[Task] = frozenset({Task.BINARY, Task.MULTICLASS})
+SUPERVISED: frozenset[Task] = frozenset({Task.BINARY, Task.MULTICLASS, Task.REGRESSION})
 
 
 class Kind(StrEnum):

@@ -9,7 +9,7 @@ from sklearn.base import clone
 from mlvsdl.data import infer_schema
 from mlvsdl.families.registry import all_families
 from mlvsdl.store.artifacts import load_estimator, save_estimator
-from mlvsdl.types import Kind, Modality, Task
+from mlvsdl.types import SUPERVISED, Kind, Modality, Task
 from tests.conftest import make_table
 
 TABULAR = [f for f in all_families() if Modality.TABULAR in f.modalities]
@@ -27,7 +27,7 @@ def _fast(estimator):
 @pytest.fixture(scope="module")
 def datasets():
     out = {}
-    for task in Task:
+    for task in SUPERVISED:
         frame, schema = infer_schema(make_table(task=str(task)), "y", str(task))
         out[task] = (frame.drop(columns="y"), frame["y"].to_numpy(), schema)
     return out

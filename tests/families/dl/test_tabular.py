@@ -24,7 +24,7 @@ from mlvsdl.families.dl.tabular import (
     build_tabular_net,
 )
 from mlvsdl.families.registry import register
-from mlvsdl.types import ColumnInfo, ColumnKind, Kind, Schema, Task
+from mlvsdl.types import SUPERVISED, ColumnInfo, ColumnKind, Kind, Schema, Task
 
 FAST = {"hidden_dim": 32, "n_layers": 2, "max_epochs": 20, "batch_size": 64}
 
@@ -161,7 +161,7 @@ def test_families_are_registered_and_build_a_pipeline():
     for family in (MLP_FAMILY, RESMLP_FAMILY):  # importing the package registered both
         with pytest.raises(ValueError, match="already registered"):
             register(family)
-    assert MLP_FAMILY.kind is Kind.DL and MLP_FAMILY.tasks == frozenset(Task)
+    assert MLP_FAMILY.kind is Kind.DL and MLP_FAMILY.tasks == SUPERVISED
     columns = (
         ColumnInfo("x", ColumnKind.NUMERIC, "float64", 60, 0.0),
         ColumnInfo("colour", ColumnKind.CATEGORICAL, "object", 3, 0.0),

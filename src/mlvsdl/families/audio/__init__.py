@@ -17,11 +17,11 @@ from mlvsdl.families.image import lgbm_model, logreg_model, svm_model
 from mlvsdl.families.image.dl import ConvNetClassifier, ConvNetRegressor
 from mlvsdl.families.registry import register
 from mlvsdl.features.audio import LogMel, MFCCStats, waveforms
-from mlvsdl.types import Kind, Modality, Schema, Task
+from mlvsdl.types import SUPERVISED, Kind, Modality, Schema
 
 __all__ = ["AUDIO_FAMILIES", "build_audio_cnn"]
 
-ALL_TASKS = frozenset(Task)
+ALL_TASKS = SUPERVISED  # the prediction tasks; other tasks have families of their own
 AUDIO = frozenset({Modality.AUDIO})
 
 

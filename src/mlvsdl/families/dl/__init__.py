@@ -18,7 +18,7 @@ from mlvsdl.families.base import Family
 from mlvsdl.families.dl.tabular import TabularNetClassifier, TabularNetRegressor
 from mlvsdl.families.registry import register
 from mlvsdl.features.tabular import cleaned_columns, network_encoder, table_cleaner
-from mlvsdl.types import Kind, Modality, Schema, Task
+from mlvsdl.types import SUPERVISED, Kind, Modality, Schema
 
 __all__ = ["MLP_FAMILY", "RESMLP_FAMILY", "build_tabular_net_pipeline"]
 
@@ -48,7 +48,7 @@ MLP_FAMILY = register(
         key="mlp",
         title="MLP",
         kind=Kind.DL,
-        tasks=frozenset(Task),
+        tasks=SUPERVISED,
         modalities=frozenset({Modality.TABULAR}),
         factory=partial(build_tabular_net_pipeline, arch="mlp"),
         relative_cost=30.0,
@@ -63,7 +63,7 @@ RESMLP_FAMILY = register(
         key="resmlp",
         title="Residual MLP",
         kind=Kind.DL,
-        tasks=frozenset(Task),
+        tasks=SUPERVISED,
         modalities=frozenset({Modality.TABULAR}),
         # width 128: each block has a 256-wide inner layer, ~200k weights, CPU-friendly
         factory=partial(build_tabular_net_pipeline, arch="resmlp", hidden_dim=128),

@@ -21,11 +21,11 @@ from mlvsdl.families.ml import N_JOBS
 from mlvsdl.families.registry import register
 from mlvsdl.families.text.ml import CalibratedSVM
 from mlvsdl.features.image import image_features
-from mlvsdl.types import Kind, Modality, Schema, Task
+from mlvsdl.types import SUPERVISED, Kind, Modality, Schema
 
 __all__ = ["IMAGE_FAMILIES", "lgbm_model", "logreg_model", "svm_model"]
 
-ALL_TASKS = frozenset(Task)
+ALL_TASKS = SUPERVISED  # the prediction tasks; other tasks have families of their own
 IMAGE = frozenset({Modality.IMAGE})
 
 

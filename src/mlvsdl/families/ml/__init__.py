@@ -22,9 +22,9 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from mlvsdl.families.base import Family
 from mlvsdl.families.registry import register
 from mlvsdl.features.tabular import linear_encoder, ordinal_encoder, table_cleaner
-from mlvsdl.types import Kind, Modality, Schema, Task
+from mlvsdl.types import SUPERVISED, Kind, Modality, Schema, Task
 
-ALL_TASKS = frozenset(Task)
+ALL_TASKS = SUPERVISED  # the prediction tasks; other tasks have families of their own
 CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
 TABULAR = frozenset({Modality.TABULAR})
 N_JOBS = max(1, os.cpu_count() or 1)

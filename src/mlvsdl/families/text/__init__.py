@@ -30,11 +30,11 @@ from mlvsdl.families.text.encoder import build_encoder_pipeline
 from mlvsdl.families.text.pretrained import SentenceEmbeddings
 from mlvsdl.features.tabular import linear_encoder
 from mlvsdl.features.text import has_side_columns, side_schema, text_cleaner, text_features
-from mlvsdl.types import ColumnKind, Kind, Modality, Schema, Task
+from mlvsdl.types import SUPERVISED, ColumnKind, Kind, Modality, Schema, Task
 
 __all__ = ["TEXT_FAMILIES"]
 
-ALL_TASKS = frozenset(Task)
+ALL_TASKS = SUPERVISED  # the prediction tasks; other tasks have families of their own
 CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
 TEXT = frozenset({Modality.TEXT})
 
