@@ -188,7 +188,7 @@ def test_families_leave_part_of_the_budget_for_the_analysis_and_report():
 
 
 def test_validation_folds_follow_size_and_what_a_row_costs():
-    from mlvsdl.compare import _auto_folds
+    from mlvsdl.plan import auto_folds as _auto_folds
     from mlvsdl.types import Modality
 
     assert [_auto_folds(n) for n in (10_000, 50_000, 100_000)] == [5, 3, 1]

@@ -78,7 +78,10 @@ def compare(
         typer.Option("--target", "-t", help="Column to predict (default: label, for a folder)."),
     ] = None,
     task: Annotated[
-        str | None, typer.Option(help="binary, multiclass or regression (default: inferred).")
+        str | None,
+        typer.Option(
+            help="binary, multiclass or regression (default: inferred), or anomaly (no target)."
+        ),
     ] = None,
     metric: Annotated[str | None, typer.Option(help="Primary metric for ranking.")] = None,
     time_budget: Annotated[
@@ -109,8 +112,25 @@ def compare(
             "--curves", help="Also trace learning curves (30% of the time budget is kept for them)."
         ),
     ] = False,
+    label: Annotated[
+        str | None,
+        typer.Option(help="--task anomaly: a column read for evaluation only (never fitted on)."),
+    ] = None,
+    anomaly_value: Annotated[
+        str | None,
+        typer.Option(
+            help="--task anomaly: the --label value that marks an anomaly (default: rarer)."
+        ),
+    ] = None,
+    contamination: Annotated[
+        float | None,
+        typer.Option(
+            help="--task anomaly: expected share of anomalies in (0, 0.5); sets thresholds."
+        ),
+    ] = None,
 ) -> None:
-    """Train ML and DL families on one table under one protocol and rank them."""
+    """Train ML and DL families on one table under one protocol and rank them (prediction, or
+    anomaly detection with --task anomaly)."""
     from mlvsdl.compare import compare as run_compare
 
     keys = [k.strip() for k in families.split(",") if k.strip()] if families else None
@@ -132,6 +152,9 @@ def compare(
             on_bad_file=on_bad_file,
             curves=curves,
             label_from_name=label_from_name,
+            label=label,
+            anomaly_value=anomaly_value,
+            contamination=contamination,
         )
     render.leaderboard(console, result)
     render.recommendation(console, result.recommendation, result.report_path)

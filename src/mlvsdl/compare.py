@@ -18,24 +18,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import sklearn
 
-from mlvsdl.data import Splits, Table, infer_schema, make_splits
-from mlvsdl.data.media import check_inputs, read_inputs
-from mlvsdl.errors import ConfigError
 from mlvsdl.evaluate.cost import MemoryProbe
 from mlvsdl.evaluate.local import reference_values
-from mlvsdl.evaluate.metrics import Metric, get_metric
 from mlvsdl.families.base import Family
-from mlvsdl.families.registry import resolve_families
+from mlvsdl.plan import RunOptions, RunPlan, plan_run
 from mlvsdl.result import CompareResult, library_versions, load_run
 from mlvsdl.search.budget import Budget
 from mlvsdl.search.record import hardware, now_iso, record_trial, to_json
 from mlvsdl.search.trial import TrialSpec, run_trial
 from mlvsdl.store import Store
-from mlvsdl.types import Kind, Modality, Schema, Task
+from mlvsdl.types import Kind, Task
 
 __all__ = ["Event", "compare"]
 
@@ -54,89 +48,6 @@ class Event:
 
 
 Listener = Callable[[Event], None]
-
-
-# A row of text, an image or a clip costs a model far more than a table row (an encoder pass, a
-# convolution stack); the fold thresholds are this many times lower for them, so a 10k-text run
-# trains each family once on a holdout instead of six times (5 folds and a refit).
-MEDIA_ROW_COST = 10
-
-
-def _auto_folds(n_rows: int, modality: Modality = Modality.TABULAR) -> int:
-    """Validation folds by data size: 5-fold CV up to 20k rows, 3-fold up to 60k, then a
-    single holdout (1) — one stratified fifth of the training part (documented in README).
-    For text, images and audio the thresholds are ``MEDIA_ROW_COST`` times lower."""
-    scale = 1 if modality is Modality.TABULAR else MEDIA_ROW_COST
-    if n_rows * scale <= 20_000:
-        return 5
-    return 3 if n_rows * scale <= 60_000 else 1
-
-
-def _validation_splits(
-    y: np.ndarray, task: Task, test_size: float, n_folds: int, seed: int
-) -> Splits:
-    """K-fold splits, or for ``n_folds == 1`` the first fold of a 5-fold split (a holdout)."""
-    if n_folds > 1:
-        return make_splits(y, task, test_size=test_size, n_folds=n_folds, random_state=seed)
-    splits = make_splits(y, task, test_size=test_size, n_folds=5, random_state=seed)
-    return Splits(train=splits.train, test=splits.test, folds=splits.folds[:1])
-
-
-@dataclass
-class _Plan:
-    table: Table
-    frame: pd.DataFrame
-    schema: Schema
-    metric: Metric
-    families: list[Family]
-    splits: Splits
-    y: np.ndarray
-    n_folds: int
-
-
-def _plan(
-    data: Any,
-    target: str | None,
-    task: Task | str | None,
-    metric: str | None,
-    families: Sequence[str] | None,
-    cv: int | None,
-    test_size: float,
-    seed: int,
-    read_options: dict[str, Any],
-    modality: str | None = None,
-    on_bad_file: str = "skip",
-) -> _Plan:
-    """Read and validate everything; raise before anything is written."""
-    if cv is not None and cv < 1:
-        raise ConfigError(f"--cv must be 1 (a holdout split) or more folds, got {cv}.")
-    if not 0.05 <= test_size <= 0.5:
-        raise ConfigError(f"test_size must be between 0.05 and 0.5, got {test_size}.")
-    table = read_inputs(data, **read_options)
-    target = _target(target, table)
-    frame, schema = infer_schema(table.frame, target, task, modality)
-    frame, schema = check_inputs(frame, schema, on_bad_file)
-    chosen_metric = get_metric(metric, schema.task)
-    chosen = resolve_families(list(families) if families is not None else None, schema)
-    chosen.sort(key=lambda f: f.order_key(schema))
-    y = frame[target].to_numpy()
-    n_folds = cv or _auto_folds(len(frame), schema.modality)
-    splits = _validation_splits(y, schema.task, test_size, n_folds, seed)
-    return _Plan(
-        table, frame.drop(columns=[target]), schema, chosen_metric, chosen, splits, y, n_folds
-    )
-
-
-def _target(target: str | None, table: Table) -> str:
-    """The given target, or ``label`` for a folder or arrays (which name their labels so)."""
-    if target is not None:
-        return target
-    if {"label"} < set(table.frame.columns) and table.frame.columns[0] in ("image", "audio"):
-        return "label"
-    raise ConfigError(
-        "no target given; pass --target COLUMN (a folder of media files needs one subfolder "
-        "per class, or --label-from-name)."
-    )
 
 
 def _new_run_id() -> str:
@@ -162,14 +73,19 @@ def compare(
     on_bad_file: str = "skip",
     curves: bool = False,
     label_from_name: str | None = None,
+    label: str | None = None,
+    anomaly_value: Any = None,
+    contamination: float | None = None,
 ) -> CompareResult:
     """Train every suitable ML and DL family on ``data`` under one protocol and rank them.
 
     Args:
         data: a path (CSV/TSV/Parquet/JSON Lines, optionally gzipped), a pandas DataFrame, a
             folder of images or audio files (one subfolder per class), or ``(arrays, labels)``.
-        target: the column to predict; ``label`` for a folder or arrays.
-        task: ``"binary"``, ``"multiclass"`` or ``"regression"``; inferred when None.
+        target: the column to predict; ``label`` for a folder or arrays. None for a task
+            without a target (``task="anomaly"``).
+        task: ``"binary"``, ``"multiclass"``, ``"regression"`` (inferred when None) or
+            ``"anomaly"`` (never inferred: models fit on the inputs alone).
         metric: the primary metric used for ranking; the task's default when None.
         time_budget: seconds for the whole comparison (None: no limit); 15 % of it (10 to 90 s)
             is kept for the analysis and the report that follow the families.
@@ -189,23 +105,31 @@ def compare(
             then get 70 % of ``time_budget`` and the curves what is left.
         label_from_name: for a folder, a file-name pattern that holds the label, such as
             ``"{label}_*.wav"``.
+        label: for ``task="anomaly"``, a column read for evaluation only (it stratifies the
+            split and scores the detectors; no model sees it).
+        anomaly_value: the label value that marks an anomaly (default: the rarer value).
+        contamination: the expected share of anomalies in (0, 0.5); sets every detector's
+            threshold on its training scores (default: each detector's Tukey fence).
     """
     read_options: dict[str, Any] = {"names": tuple(names) if names is not None else None}
     if na_values is not None:
         read_options["na_values"] = tuple(na_values)
-    plan = _plan(
-        data,
-        target,
-        task,
-        metric,
-        families,
-        cv,
-        test_size,
-        seed,
-        {**read_options, "label_from_name": label_from_name},
-        modality,
-        on_bad_file,
+    options = RunOptions(
+        target=target,
+        task=None if task is None else str(task),
+        metric=metric,
+        families=tuple(families) if families is not None else None,
+        cv=cv,
+        test_size=test_size,
+        seed=seed,
+        read_options={**read_options, "label_from_name": label_from_name},
+        modality=modality,
+        on_bad_file=on_bad_file,
+        label=label,
+        anomaly_value=anomaly_value,
+        contamination=contamination,
     )
+    plan = plan_run(data, options)
     emit = on_event or (lambda event: None)
     db_store = Store(store)
     run_id = _new_run_id()
@@ -225,6 +149,8 @@ def compare(
         "read_options": read_options,
         "on_bad_file": on_bad_file,
         "label_from_name": label_from_name,  # for a folder: read it with data.media.read_inputs
+        # every option that planned the run, so that it can be planned again identically
+        "options": options.to_dict(),
     }
     db_store.db.insert_run(
         {
@@ -232,7 +158,7 @@ def compare(
             "created_at": now_iso(),
             "status": "running",
             "source": plan.table.source,
-            "target": plan.schema.target,
+            "target": plan.schema.target or "",  # "" for a task without a target
             "task": str(plan.schema.task),
             "metric": plan.metric.key,
             "seed": seed,
@@ -299,7 +225,7 @@ def _family_budget_s(time_budget: float | None, curves: bool) -> float | None:
 def _analyse(
     store: Store,
     run_id: str,
-    plan: _Plan,
+    plan: RunPlan,
     models: dict[str, Any],
     seed: int,
     time_budget: float | None,
@@ -320,7 +246,7 @@ def _analyse(
 DL_RESERVE_SHARE = 0.3  # of the budget held back for networks while classical models run
 
 
-def _dl_reserve_s(plan: _Plan, index: int, budget: Budget) -> float:
+def _dl_reserve_s(plan: RunPlan, index: int, budget: Budget) -> float:
     """Seconds classical families must leave for the networks still to come."""
     family = plan.families[index]
     networks_left = any(f.kind is Kind.DL for f in plan.families[index + 1 :])
@@ -332,7 +258,7 @@ def _dl_reserve_s(plan: _Plan, index: int, budget: Budget) -> float:
 def _run_family(
     store: Store,
     run_id: str,
-    plan: _Plan,
+    plan: RunPlan,
     family: Family,
     index: int,
     budget: Budget,

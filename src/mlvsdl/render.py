@@ -182,8 +182,14 @@ def _present(value: Any) -> bool:
 
 
 def schema(console: Console, value: Schema) -> None:
+    if value.target is not None:
+        goal = f"target '{value.target}'"
+    elif value.label is not None:
+        goal = f"no target, label '{value.label}' for evaluation only"
+    else:
+        goal = "no target, no label"
     table = Table(
-        title=f"Schema: {value.modality} data, {value.n_rows} rows, target '{value.target}' "
+        title=f"Schema: {value.modality} data, {value.n_rows} rows, {goal} "
         f"({value.task}" + (f", {value.n_classes} classes" if value.classes else "") + ")"
     )
     for col in ("column", "kind", "why"):

@@ -15,7 +15,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from mlvsdl.data.media import check_inputs, media_column, read_inputs
@@ -23,7 +22,8 @@ from mlvsdl.errors import DataError, SchemaMismatchError, StoreError
 from mlvsdl.evaluate.metrics import METRICS
 from mlvsdl.families.registry import all_families
 from mlvsdl.store import Store
-from mlvsdl.types import Modality, Schema
+from mlvsdl.tasks import get_task
+from mlvsdl.types import Modality, Schema, Task
 
 __all__ = ["CompareResult", "library_versions", "load_run", "predict_frame"]
 
@@ -139,17 +139,10 @@ def predict_frame(
     if frame.empty:
         raise DataError("no rows to predict; pass a table with at least one row.")
     frame, sources = _media_rows(frame, schema, on_bad_file)
-    out = pd.DataFrame(index=frame.index)
+    task = get_task(schema.task)
+    out = task.to_frame(task.predict(estimator, frame), schema).set_axis(frame.index)
     if sources is not None:
-        out[sources.name] = sources
-    if schema.task.is_classification:
-        proba = np.asarray(estimator.predict_proba(frame))
-        classes = np.asarray(estimator.classes_)
-        out["prediction"] = classes[proba.argmax(axis=1)]
-        for j, label in enumerate(classes):
-            out[f"proba_{label}"] = proba[:, j]
-    else:
-        out["prediction"] = np.asarray(estimator.predict(frame))
+        out.insert(0, sources.name, sources)
     return out
 
 
@@ -210,9 +203,12 @@ def _beats_baseline(frame: pd.DataFrame, metric: Any) -> pd.Series:
     ]
     result = pd.Series(beats, index=frame.index, dtype="boolean")
     lost = result.fillna(True).eq(False)
+    signal = (
+        "scoring every row alike" if Task.ANOMALY in metric.tasks else "the class prior or mean"
+    )
     why = (
         f"does not beat the dummy baseline ({base:.4g}) on validation: it finds no signal "
-        "beyond the class prior or mean"
+        f"beyond {signal}"
     )
     frame.loc[lost, "note"] = (
         frame.loc[lost, "note"].fillna("").map(lambda n: f"{n}; {why}" if n else why)

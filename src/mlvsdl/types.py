@@ -89,9 +89,14 @@ class ColumnInfo:
 
 @dataclass(frozen=True)
 class Schema:
-    """The inferred layout of a dataset: target, task, and the kind of every column."""
+    """The inferred layout of a dataset: target, task, and the kind of every column.
 
-    target: str
+    ``target`` is None for a task without one (anomaly detection); ``label`` is then the column
+    read for evaluation only, if the user named one. ``options`` holds the task's settings
+    (anomaly detection: ``contamination``, ``anomaly_value``, ``anomaly_share``).
+    """
+
+    target: str | None
     task: Task
     columns: tuple[ColumnInfo, ...]
     classes: tuple[Any, ...] | None = None  # sorted class labels for classification
@@ -101,6 +106,13 @@ class Schema:
     # How media inputs are normalized, e.g. {"image_size": [28, 28], "channels": 1} or
     # {"sample_rate": 8000, "duration_s": 1.0}; empty for tables and text.
     media: dict[str, Any] = field(default_factory=dict)
+    label: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def evaluated_on(self) -> str | None:
+        """The column the models are scored against: the target, else the evaluation label."""
+        return self.target or self.label
 
     def of_kind(self, kind: ColumnKind) -> list[str]:
         return [c.name for c in self.columns if c.kind is kind]
@@ -129,7 +141,7 @@ class Schema:
         columns = tuple(ColumnInfo(**{**c, "kind": ColumnKind(c["kind"])}) for c in data["columns"])
         classes = data.get("classes")
         return cls(
-            target=data["target"],
+            target=data.get("target"),
             task=Task(data["task"]),
             columns=columns,
             classes=tuple(classes) if classes is not None else None,
@@ -137,6 +149,8 @@ class Schema:
             n_rows=int(data.get("n_rows", 0)),
             notes=tuple(data.get("notes", ())),
             media=dict(data.get("media", {})),
+            label=data.get("label"),
+            options=dict(data.get("options", {})),
         )
 
 

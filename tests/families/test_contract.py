@@ -1,4 +1,7 @@
-"""One conformance suite over every registered family (tabular)."""
+"""One conformance suite over every registered tabular family and every task it declares.
+
+What a model must answer comes from the task's spec (``TaskSpec.answers``, ``fit``,
+``predict``), so a family registered for a new task is checked by the same test."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from sklearn.base import clone
 from mlvsdl.data import infer_schema
 from mlvsdl.families.registry import all_families
 from mlvsdl.store.artifacts import load_estimator, save_estimator
+from mlvsdl.tasks import all_tasks, get_task
 from mlvsdl.types import SUPERVISED, Kind, Modality, Task
 from tests.conftest import make_table
 
@@ -30,7 +34,16 @@ def datasets():
     for task in SUPERVISED:
         frame, schema = infer_schema(make_table(task=str(task)), "y", str(task))
         out[task] = (frame.drop(columns="y"), frame["y"].to_numpy(), schema)
+    frame, schema = infer_schema(make_table().drop(columns="y"), None, "anomaly")
+    out[Task.ANOMALY] = (frame, None, schema)
     return out
+
+
+def test_every_family_declares_registered_tasks():
+    registered = {spec.task for spec in all_tasks()}
+    for family in all_families():
+        assert family.tasks, family.key
+        assert family.tasks <= registered, family.key
 
 
 def test_registry_has_ml_and_dl_families():
@@ -43,29 +56,40 @@ def test_registry_has_ml_and_dl_families():
 @pytest.mark.parametrize(("family", "task"), CASES, ids=[f"{f.key}-{t}" for f, t in CASES])
 def test_family_contract(family, task, datasets, tmp_path):
     X, y, schema = datasets[task]
+    spec = get_task(task)
     estimator = _fast(family.build(schema, random_state=0))
     assert not hasattr(estimator, "classes_") or task is Task.REGRESSION
     cloned = clone(estimator)
     assert cloned.get_params().keys() == estimator.get_params().keys()
+    for method in spec.answers:
+        assert hasattr(estimator, method), f"{family.key} lacks {method} for {task}"
 
-    assert estimator.fit(X, y) is estimator
-    pred = estimator.predict(X)
-    assert pred.shape == (len(X),)
+    assert spec.fit(estimator, X, y) is estimator
+    got = spec.predict(estimator, X)
+    assert got.values.shape == (len(X),)
     if task.is_classification:
-        proba = estimator.predict_proba(X)
-        assert proba.shape == (len(X), schema.n_classes)
-        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+        assert got.proba.shape == (len(X), schema.n_classes)
+        np.testing.assert_allclose(got.proba.sum(axis=1), 1.0, rtol=1e-5)
         assert list(estimator.classes_) == list(schema.classes)
-        assert set(pred) <= set(schema.classes)
+        assert set(got.values) <= set(schema.classes)
+    if task is Task.ANOMALY:
+        assert got.scores.shape == (len(X),) and np.isfinite(got.scores).all()
+        assert set(np.unique(got.values)) <= {0, 1}
+        assert set(spec.score(None, got)) >= {"flagged", "flagged_share"}
 
-    again = _fast(family.build(schema, random_state=0)).fit(X, y)
-    np.testing.assert_array_equal(again.predict(X), pred)
+    again = spec.predict(spec.fit(_fast(family.build(schema, random_state=0)), X, y), X)
+    _assert_same(again, got)
 
     sha = save_estimator(estimator, tmp_path / "m.skops", {})
     loaded = load_estimator(tmp_path / "m.skops", sha)
-    np.testing.assert_array_equal(loaded.predict(X), pred)
-    if task.is_classification:
-        np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
+    _assert_same(spec.predict(loaded, X), got)
+
+
+def _assert_same(a, b):
+    np.testing.assert_array_equal(a.values, b.values)
+    for field in ("proba", "scores"):
+        if getattr(b, field) is not None:
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
 
 
 def test_first_answer_families_run_first_and_knn_cost_grows_with_training_rows():

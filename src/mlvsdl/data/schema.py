@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlvsdl.data.label import anomaly_label, check_contamination
 from mlvsdl.data.load import normalize_columns
 from mlvsdl.data.media import media_kind
 from mlvsdl.errors import ConfigError, DataError, TargetError
@@ -42,45 +43,61 @@ _CAMEL_ID = re.compile(r"(?:^|[a-z0-9])(?:ID|Id)$")
 
 def infer_schema(
     df: pd.DataFrame,
-    target: str,
+    target: str | None,
     task: Task | str | None = None,
     modality: Modality | str | None = None,
+    *,
+    label: str | None = None,
+    anomaly_value: Any = None,
+    contamination: float | None = None,
 ) -> tuple[pd.DataFrame, Schema]:
-    """Validate ``df`` for predicting ``target`` and infer its Schema.
+    """Validate ``df`` for its task and infer its Schema.
 
-    Returns the cleaned frame (rows with a missing target dropped, index reset, mixed-type
-    columns made numeric) and the Schema, whose ``notes`` are the warnings (also logged).
-    The modality is inferred from the column kinds (image or audio column > free text > table)
-    unless ``modality`` is given.
+    Prediction tasks need ``target``; a task without one (``--task anomaly``) takes an optional
+    ``label`` read for evaluation only (``data/label.py``). Returns the cleaned frame (rows with
+    a missing target or label dropped, index reset, mixed-type columns made numeric) and the
+    Schema, whose ``notes`` are the warnings (also logged). The modality is inferred from the
+    column kinds (image or audio column > free text > table) unless ``modality`` is given.
 
     Raises:
-        TargetError: the target is unknown, empty, or unusable for the task.
-        ConfigError: ``task`` or ``modality`` is not known, or the data has no column for it.
+        TargetError: the target (or label) is unknown, empty, or unusable for the task.
+        ConfigError: ``task`` or ``modality`` is not known, the data has no column for it, or
+            an option does not belong to the task.
         DataError: the frame has no rows, or no usable input column.
     """
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}; load it first.")
     frame, notes = normalize_columns(df.copy(deep=False), "the table")
-    target = str(target)
     if len(frame) == 0:
         raise DataError("the table has no rows; give a table with data rows.")
     requested = _parse_task(task)
-    _check_target_name(frame, target)
-    frame, dropped_note = _drop_missing_target(frame, target)
-    notes += dropped_note
-    y, chosen, classes, target_notes = _resolve_task(frame[target], target, requested)
-    frame[target] = y
-    notes += target_notes
+    options: dict[str, Any] = {}
+    if requested is not None and not requested.is_supervised:
+        frame, chosen, options, excluded, task_notes = _unsupervised(
+            frame, target, requested, label, anomaly_value, contamination
+        )
+        classes = None
+    else:
+        _refuse_unsupervised_options(label, anomaly_value, contamination)
+        if target is None:
+            raise ConfigError("no target given; pass --target COLUMN (the column to predict).")
+        excluded = target = str(target)
+        _check_target_name(frame, target)
+        frame, dropped_note = _drop_missing_target(frame, target)
+        notes += dropped_note
+        y, chosen, classes, task_notes = _resolve_task(frame[target], target, requested)
+        frame[target] = y
+    notes += task_notes
     columns = []
     for name in frame.columns:
-        if name == target:
+        if name == excluded:
             continue
         info, converted, column_notes = _infer_column(name, frame[name])
         if converted is not None:
             frame[name] = converted
         columns.append(info)
         notes += column_notes
-    _check_usable(columns, target)
+    _check_usable(columns, excluded)
     for note in notes:
         logger.warning(note)
     schema = Schema(
@@ -91,8 +108,52 @@ def infer_schema(
         modality=resolve_modality(columns, modality),
         n_rows=len(frame),
         notes=tuple(notes),
+        label=label,
+        options=options,
     )
     return frame, schema
+
+
+def _unsupervised(
+    frame: pd.DataFrame,
+    target: str | None,
+    task: Task,
+    label: str | None,
+    anomaly_value: Any,
+    contamination: float | None,
+) -> tuple[pd.DataFrame, Task, dict[str, Any], str | None, list[str]]:
+    """A task without a target: its evaluation label (if any) and its options, checked."""
+    if target is not None:
+        raise ConfigError(
+            f"--task {task} learns without a target; to score the models against a column, "
+            f"pass it as --label {target} (it is then used for evaluation only)."
+        )
+    options: dict[str, Any] = {"contamination": check_contamination(contamination)}
+    notes: list[str] = []
+    if label is None:
+        if anomaly_value is not None:
+            raise ConfigError("--anomaly-value names a value of --label; pass --label too.")
+        return frame, task, options, None, notes
+    frame, value, notes = anomaly_label(frame, str(label), anomaly_value)
+    options |= {"anomaly_value": value, "anomaly_share": float(frame[label].mean())}
+    return frame, task, options, str(label), notes
+
+
+def _refuse_unsupervised_options(label: Any, anomaly_value: Any, contamination: Any) -> None:
+    given = [
+        name
+        for name, value in (
+            ("--label", label),
+            ("--anomaly-value", anomaly_value),
+            ("--contamination", contamination),
+        )
+        if value is not None
+    ]
+    if given:
+        raise ConfigError(
+            f"{', '.join(given)} belong(s) to --task anomaly (a task without a target); for "
+            "prediction, name the column to predict with --target."
+        )
 
 
 # --- modality ---------------------------------------------------------------------------------
@@ -383,18 +444,16 @@ def _info(name: str, col: pd.Series, kind: ColumnKind, reason: str, n_unique: in
     )
 
 
-def _check_usable(columns: list[ColumnInfo], target: str) -> None:
+def _check_usable(columns: list[ColumnInfo], target: str | None) -> None:
     if any(c.used for c in columns):
         return
+    besides = f" besides the target {target!r}" if target else ""
     if not columns:
-        raise DataError(
-            f"the table has no input columns besides the target {target!r}; add the columns "
-            "to predict it from."
-        )
+        raise DataError(f"the table has no input columns{besides}; add the columns to learn from.")
     why = "; ".join(f"{c.name!r}: {c.reason}" for c in columns[:5])
     raise DataError(
-        f"no usable input column: every column besides the target {target!r} was dropped "
-        f"({why}); add informative columns."
+        f"no usable input column: every column{besides} was dropped ({why}); add informative "
+        "columns."
     )
 
 

@@ -54,7 +54,7 @@ from mlvsdl.evaluate.rundata import RunData, load_run_data, read_options, source
 from mlvsdl.families.registry import all_families
 from mlvsdl.store import Store
 from mlvsdl.store.artifacts import write_bytes_atomic
-from mlvsdl.types import Modality, Schema
+from mlvsdl.types import Modality, Schema, Task
 
 __all__ = [
     "ANALYSIS_FILE",
@@ -179,6 +179,10 @@ def analyse_run(
     _section(
         doc, "reference_row", lambda: reference_values(data.X.iloc[data.splits.train], data.schema)
     )
+    if data.schema.task is Task.ANOMALY:
+        _anomaly_sections(ctx, doc)
+        save_analysis(store, run_id, doc)
+        return doc
     _section(doc, "importance", lambda: _importance(ctx, doc.get("reference_row") or {}))
     if data.schema.modality is Modality.TEXT:
         _section(doc, "attention", lambda: attention_section(ctx))
@@ -194,6 +198,23 @@ def analyse_run(
     _section(doc, "examples", lambda: _examples(ctx, doc))
     save_analysis(store, run_id, doc)
     return doc
+
+
+def _anomaly_sections(ctx: _Context, doc: dict[str, Any]) -> None:
+    """An anomaly run: score distributions and curves, costs, the recommendation, the most
+    unusual held-out rows explained, and (with a label) the supervised reference."""
+    from mlvsdl.evaluate import anomaly
+
+    _section(doc, "anomaly", lambda: anomaly.anomaly_section(ctx))
+    _section(doc, "costs", lambda: _costs(ctx))
+    _section(
+        doc, "overfitting", lambda: overfitting(ctx.store.db.metrics(ctx.run_id), ctx.data.metric)
+    )
+    doc["curves"] = {"status": "not run", "reason": "learning curves cover prediction tasks only"}
+    _section(doc, "recommendation", lambda: _recommend(ctx, doc))
+    chosen = (doc.get("recommendation") or {}).get("model")
+    _section(doc, "flagged", lambda: anomaly.flagged_section(ctx, chosen))
+    _section(doc, "supervised", lambda: anomaly.supervised_section(ctx))
 
 
 def _measured_sections(ctx: _Context, doc: dict[str, Any], budget_s: float | None) -> None:

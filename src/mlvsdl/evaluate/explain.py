@@ -44,7 +44,7 @@ from mlvsdl.evaluate.explanation import (
 )
 from mlvsdl.evaluate.local import explain_row as occlusion_row
 from mlvsdl.evaluate.local import json_scalar, reference_values
-from mlvsdl.types import Modality, Schema
+from mlvsdl.types import Modality, Schema, Task
 
 __all__ = [
     "ROW_EXPLAINERS",
@@ -274,6 +274,10 @@ def explain_row(
     mean image; default: a uniform image of the row's mean colour), and its ``top`` regions.
     """
     row = row.iloc[:1]
+    if schema.task is Task.ANOMALY:
+        from mlvsdl.evaluate.explain_anomaly import explain_anomaly_row
+
+        return explain_anomaly_row(estimator, model_name, row, schema, reference, top)
     if schema.modality is Modality.TEXT:
         from mlvsdl.evaluate.explain_text import explain_text_row
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from mlvsdl.errors import DataError
-from mlvsdl.types import ColumnKind, Schema
+from mlvsdl.types import ColumnKind, Schema, Task
 
 __all__ = ["MAX_REFERENCE_TEXT_CHARS", "explain_row", "reference_values"]
 
@@ -122,7 +122,10 @@ def explain_row(
 
 
 def _scores(estimator: Any, schema: Schema, variants: pd.DataFrame) -> np.ndarray:
-    """Probability of the first row's predicted class, or the predicted value, per row."""
+    """Probability of the first row's predicted class, the predicted value, or the anomaly
+    score (higher is more unusual), per row."""
+    if schema.task is Task.ANOMALY:
+        return -np.asarray(estimator.score_samples(variants), dtype=np.float64)
     if schema.task.is_classification:
         proba = np.asarray(estimator.predict_proba(variants), dtype=np.float64)
         return proba[:, int(proba[0].argmax())]

@@ -47,6 +47,11 @@ class Metric:
 
 CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
 REGRESSION = frozenset({Task.REGRESSION})
+ANOMALY = frozenset({Task.ANOMALY})
+
+
+def _by_task(*args: object) -> float:
+    raise NotImplementedError("computed by the task's spec (mlvsdl.tasks.anomaly), not here")
 
 
 def _roc_auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
@@ -83,16 +88,23 @@ METRICS: dict[str, Metric] = {
             False,
             lambda y, p: skm.f1_score(y, p, average="macro"),
         ),
-        Metric("roc_auc", "ROC AUC", CLASSIFICATION, True, True, _roc_auc),
+        Metric("roc_auc", "ROC AUC", CLASSIFICATION | ANOMALY, True, True, _roc_auc),
         Metric("log_loss", "Log loss", CLASSIFICATION, False, True, _log_loss),
         Metric("mcc", "MCC", CLASSIFICATION, True, False, skm.matthews_corrcoef),
         Metric("rmse", "RMSE", REGRESSION, False, False, _rmse),
         Metric("mae", "MAE", REGRESSION, False, False, skm.mean_absolute_error),
         Metric("r2", "R²", REGRESSION, True, False, skm.r2_score),
+        # Anomaly detection: scored from anomaly scores and flags by tasks/anomaly.py.
+        Metric("average_precision", "Average precision", ANOMALY, True, False, _by_task),
+        Metric("precision_at_n", "Precision at n", ANOMALY, True, False, _by_task),
+        Metric("recall_at_n", "Recall at n", ANOMALY, True, False, _by_task),
+        Metric("precision_flagged", "Precision (flagged)", ANOMALY, True, False, _by_task),
+        Metric("recall_flagged", "Recall (flagged)", ANOMALY, True, False, _by_task),
+        Metric("flagged", "Flagged rows", ANOMALY, False, False, _by_task),
+        Metric("flagged_share", "Flagged share", ANOMALY, False, False, _by_task),
+        Metric("stability", "Stability (top-rank overlap)", ANOMALY, True, False, _by_task),
     )
 }
-
-_DEFAULTS = {Task.BINARY: "roc_auc", Task.MULTICLASS: "accuracy", Task.REGRESSION: "rmse"}
 
 
 def _undefined_as_nan(fn: Callable[..., float], *args: np.ndarray) -> float:
@@ -105,7 +117,10 @@ def _undefined_as_nan(fn: Callable[..., float], *args: np.ndarray) -> float:
 
 
 def default_metric(task: Task) -> Metric:
-    return METRICS[_DEFAULTS[task]]
+    """The metric that ranks models of ``task`` by default (the task's spec says which)."""
+    from mlvsdl.tasks import get_task
+
+    return METRICS[get_task(task).default_metric]
 
 
 def get_metric(key: str | None, task: Task) -> Metric:
@@ -135,7 +150,7 @@ def score_predictions(
     if task in CLASSIFICATION:
         y_true, y_pred, classes = _as_codes(y_true, y_pred, classes)
     for key, metric in METRICS.items():
-        if task not in metric.tasks:
+        if task not in metric.tasks or metric.fn is _by_task:
             continue
         if metric.needs_proba:
             if proba is None or classes is None:
@@ -199,7 +214,7 @@ def bootstrap_std(
     Used as the score's spread when validation is a single holdout instead of K folds.
     """
     rng = np.random.default_rng(random_state)
-    if metric.tasks == CLASSIFICATION:
+    if metric.tasks & CLASSIFICATION:
         y, pred, classes = _as_codes(y, pred, classes)
     values = []
     for _ in range(n_resamples):

@@ -8,7 +8,7 @@ options, and refuse it unless its fingerprint matches the one stored with the ru
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,23 +75,30 @@ def read_options(run: dict[str, Any]) -> dict[str, Any]:
 
 def load_run_data(store: Store, run_id: str) -> RunData:
     """Re-read a stored run's data from its source and split it exactly as ``compare`` did."""
-    from mlvsdl.compare import _plan  # the same reading, schema and splits as the run itself
+    from mlvsdl.plan import RunOptions, plan_run  # the planner the run itself used
 
     run = store.db.run(run_id)
     settings = run["settings"]
     schema = Schema.from_dict(run["schema"])
-    plan = _plan(
-        str(source_path(run)),
-        run["target"],
-        run["task"],
-        run["metric"],
-        None,
-        int(settings["n_folds"]),
-        float(settings["test_size"]),
-        int(run["seed"]),
-        read_options(run),
-        str(schema.modality),
-        settings.get("on_bad_file", "skip"),
+    if "options" in settings:
+        options = RunOptions.from_dict(settings["options"])
+    else:  # a run stored before its options were kept whole
+        options = RunOptions(
+            target=run["target"],
+            task=run["task"],
+            test_size=float(settings["test_size"]),
+            seed=int(run["seed"]),
+            read_options=read_options(run),
+            on_bad_file=settings.get("on_bad_file", "skip"),
+        )
+    # every family (the analysis chooses), the modality and folds the run settled on
+    options = replace(
+        options,
+        families=None,
+        metric=run["metric"],
+        cv=int(settings["n_folds"]),
+        modality=str(schema.modality),
     )
+    plan = plan_run(str(source_path(run)), options)
     _check_fingerprint(run, plan.table.fingerprint)
     return RunData(plan.frame, plan.y, plan.schema, plan.splits, plan.metric, int(run["seed"]))

@@ -68,7 +68,7 @@ def resolve_families(keys: list[str] | None, schema: Schema) -> list[Family]:
     unsupported = [f.key for f in chosen if not _accepts(f, schema)]
     if unsupported:
         raise ConfigError(
-            f"families {', '.join(unsupported)} cannot learn a {schema.task} task on "
+            f"families {', '.join(unsupported)} cannot learn the {schema.task} task on "
             f"{schema.modality} data; run 'mlvsdl families' to see which can."
         )
     return chosen

@@ -23,11 +23,12 @@ from typing import Any
 from mlvsdl.evaluate.analysis import load_analysis
 from mlvsdl.evaluate.metrics import METRICS, Metric
 from mlvsdl.families.registry import all_families
-from mlvsdl.report import engineering, insight, sections
+from mlvsdl.report import anomaly, engineering, insight, sections
 from mlvsdl.report.html import esc
 from mlvsdl.store import Store
 from mlvsdl.store.artifacts import write_bytes_atomic
 from mlvsdl.store.db import check_run_id
+from mlvsdl.tasks import get_task
 from mlvsdl.types import Schema
 
 __all__ = ["REPORT_FILE", "ReportData", "build_report", "load_report_data", "write_report"]
@@ -88,24 +89,35 @@ def load_report_data(store: Store, run_id: str) -> ReportData:
     )
 
 
-_SECTIONS = (
-    ("recommendation", "Recommendation", sections.recommendation),
-    ("leaderboard", "Leaderboard by kind", sections.leaderboard),
-    ("curves", "Learning curves", sections.learning_curves),
-    ("cost", "Cost", sections.cost),
-    ("transparency", "Transparency", insight.transparency),
-    ("engineering", "Feature engineering, measured", engineering.engineering),
-    ("overfitting", "Overfitting", insight.overfitting),
-    ("errors", "Errors on held-out rows", insight.errors),
-    ("provenance", "Method and provenance", sections.provenance),
-)
+# Every section a report can have, by anchor; each task's spec (``TaskSpec.report_sections``)
+# lists the ones its reports show, in order.
+SECTIONS = {
+    "recommendation": ("Recommendation", sections.recommendation),
+    "leaderboard": ("Leaderboard by kind", sections.leaderboard),
+    "curves": ("Learning curves", sections.learning_curves),
+    "cost": ("Cost", sections.cost),
+    "transparency": ("Transparency", insight.transparency),
+    "engineering": ("Feature engineering, measured", engineering.engineering),
+    "overfitting": ("Overfitting", insight.overfitting),
+    "errors": ("Errors on held-out rows", insight.errors),
+    "detectors": ("Detectors on held-out rows", anomaly.detectors),
+    "flagged": ("The most unusual held-out rows", anomaly.flagged),
+    "labels": ("What labels would add", anomaly.labels),
+    "provenance": ("Method and provenance", sections.provenance),
+}
+
+
+def _sections(schema: Schema) -> list[tuple[str, str, Any]]:
+    keys = get_task(schema.task).report_sections
+    return [(key, *SECTIONS[key]) for key in keys]
 
 
 def build_report(store: Store, run_id: str) -> str:
     """The report of ``run_id`` as one self-contained HTML page."""
     data = load_report_data(store, run_id)
     parts = []
-    for anchor, title, builder in _SECTIONS:
+    chosen = _sections(data.schema)
+    for anchor, title, builder in chosen:
         try:
             parts.append(builder(data, anchor, title))
         except Exception as exc:  # a broken section is shown as such; the rest still renders
@@ -114,7 +126,7 @@ def build_report(store: Store, run_id: str) -> str:
                 f'<section id="{anchor}"><h2>{esc(title)}</h2><p class="error">This section '
                 f"could not be drawn: {esc(type(exc).__name__)}: {esc(exc)}</p></section>"
             )
-    nav = "".join(f'<li><a href="#{a}">{esc(t)}</a></li>' for a, t, _ in _SECTIONS)
+    nav = "".join(f'<li><a href="#{a}">{esc(t)}</a></li>' for a, t, _ in chosen)
     template = Template(
         resources.files("mlvsdl.report").joinpath("templates/report.html").read_text()
     )

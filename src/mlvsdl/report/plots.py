@@ -28,8 +28,10 @@ __all__ = [
     "learning_curves",
     "network_histories",
     "pareto",
+    "pr_curves",
     "regression_errors",
     "roc_curves",
+    "score_histograms",
     "to_svg",
 ]
 
@@ -393,6 +395,56 @@ def roc_curves(curves: dict[str, dict[str, Any]], title: str, desc: str) -> str:
     ax.set_ylabel("true positive rate (share of positives found)")
     ax.set_title(title)
     ax.legend(fontsize=7.5, loc="lower right")
+    return to_svg(fig, title, desc)
+
+
+def pr_curves(curves: dict[str, dict[str, Any]], base_rate: float, title: str, desc: str) -> str:
+    """Precision-recall curves of every detector on the test rows (DL dashed), with the share of
+    anomalies (what scoring at random gives) as a dotted line."""
+    fig, (ax,) = _figure(5.2, 4.2)
+    for i, (label, entry) in enumerate(curves.items()):
+        ax.plot(
+            entry["recall"],
+            entry["precision"],
+            color=_colour(i),
+            ls="--" if entry["kind"] == "dl" else "-",
+            label=label,
+            lw=1.4,
+            drawstyle="steps-post",
+        )
+    ax.axhline(base_rate, color="#999", lw=0.8, ls=":")
+    ax.set_xlabel("recall (share of anomalies found)")
+    ax.set_ylabel("precision (share of flagged rows that are anomalies)")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.legend(fontsize=7.5, loc="upper right")
+    return to_svg(fig, title, desc)
+
+
+def score_histograms(
+    models: dict[str, dict[str, Any]], title: str, desc: str, ncols: int = 2
+) -> str:
+    """Per detector, its anomaly scores on the test rows: normal and anomalous rows apart when
+    labelled (anomalous in orange), else all rows."""
+    names = list(models)
+    nrows = (len(names) + ncols - 1) // ncols
+    fig = Figure(figsize=(7.0, 2.0 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax, name in zip(axes, names, strict=False):
+        entry = models[name]
+        edges = np.asarray(entry["bins"])
+        width = np.diff(edges)
+        if "normal" in entry:
+            ax.bar(edges[:-1], entry["normal"], width, align="edge", color="#1f6fb4", alpha=0.6)
+            ax.bar(edges[:-1], entry["anomalous"], width, align="edge", color="#d9541e", alpha=0.7)
+        else:
+            ax.bar(edges[:-1], entry["all"], width, align="edge", color="#555", alpha=0.7)
+        ax.set_yscale("symlog", linthresh=1)
+        ax.set_title(f"{name} ({entry['kind'].upper()})", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(names) :]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize=9)
     return to_svg(fig, title, desc)
 
 

@@ -34,8 +34,9 @@ import pandas as pd
 from sklearn.base import clone
 
 from mlvsdl.data.split import Splits
-from mlvsdl.evaluate.metrics import bootstrap_std, get_metric, score_predictions
+from mlvsdl.evaluate.metrics import get_metric
 from mlvsdl.families.registry import get_family
+from mlvsdl.tasks import Predictions, TaskSpec, get_task
 from mlvsdl.types import Schema
 
 __all__ = ["TrialResult", "TrialSpec", "run_trial"]
@@ -56,7 +57,7 @@ class TrialSpec:
     family: str
     schema: Schema
     X: pd.DataFrame
-    y: np.ndarray
+    y: np.ndarray | None  # the target, or a task's evaluation label; None when there is neither
     splits: Splits
     metric: str
     random_state: int
@@ -124,29 +125,36 @@ def _limit_rows(idx: np.ndarray, limit: int | None, random_state: int) -> np.nda
     return np.sort(rng.choice(idx, size=limit, replace=False))
 
 
-def _predict(estimator: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
-    """Predictions and, for classifiers, class probabilities from a single model call."""
-    if hasattr(estimator, "predict_proba"):
-        proba = np.asarray(estimator.predict_proba(X))
-        return np.asarray(estimator.classes_)[proba.argmax(axis=1)], proba
-    return np.asarray(estimator.predict(X)), None
+def _rows(y: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    return None if y is None else y[rows]
 
 
 def _evaluate(
-    spec: TrialSpec, estimator: Any, X: pd.DataFrame, y: np.ndarray
+    spec: TrialSpec, estimator: Any, X: pd.DataFrame, y: np.ndarray | None
 ) -> tuple[dict[str, float], float]:
     """Every metric on (X, y), and the seconds the prediction call alone took."""
+    task = get_task(spec.schema.task)
     start = time.perf_counter()
-    pred, proba = _predict(estimator, X)
+    predictions = task.predict(estimator, X)
     predict_s = time.perf_counter() - start
-    classes = np.asarray(estimator.classes_) if proba is not None else None
-    return score_predictions(spec.schema.task, y, pred, proba, classes), predict_s
+    return task.score(y, predictions), predict_s
 
 
-def _fit(estimator: Any, X: pd.DataFrame, y: np.ndarray, max_time_s: float | None) -> Any:
-    if max_time_s is not None and "model__max_time_s" in estimator.get_params():
+def _fit(
+    task: TaskSpec,
+    estimator: Any,
+    X: pd.DataFrame,
+    y: np.ndarray | None,
+    spec: TrialSpec,
+    max_time_s: float | None,
+) -> Any:
+    params = estimator.get_params()
+    if max_time_s is not None and "model__max_time_s" in params:
         estimator.set_params(model__max_time_s=max_time_s)
-    return estimator.fit(X, y)
+    contamination = spec.schema.options.get("contamination")
+    if contamination is not None and "model__contamination" in params:
+        estimator.set_params(model__contamination=contamination)
+    return task.fit(estimator, X, y)
 
 
 @dataclass
@@ -168,20 +176,26 @@ def _fit_rows(
     per_fit_s: float | None,
 ) -> _Fitted:
     rows = _limit_rows(available, limit, seed)
+    task = get_task(spec.schema.task)
     start = time.perf_counter()
-    model = _fit(clone(template), spec.X.iloc[rows], spec.y[rows], per_fit_s)
+    model = _fit(task, clone(template), spec.X.iloc[rows], _rows(spec.y, rows), spec, per_fit_s)
     return _Fitted(model, rows, time.perf_counter() - start, len(available))
 
 
 def _cross_validate(
     spec: TrialSpec, template: Any, limit: int | None, allowance: _Allowance, n_fits: int
-) -> tuple[list[dict[str, float]], float | None, _Fitted]:
+) -> tuple[list[dict[str, float]], list[float] | None, float | None, _Fitted]:
     """Metrics of every fold; for a single holdout fold the bootstrap spread of its score.
 
-    Also returns the last fold's fitted model (the kept model when there is one holdout fold).
+    A task may also compare the fold models with each other (anomaly detection without labels:
+    the stability of their top-ranked rows on one seeded probe sample of training rows); those
+    scores come back as the second value. Also returns the last fold's fitted model (the kept
+    model when there is one holdout fold).
     """
     train = spec.splits.train
-    metric = get_metric(spec.metric, spec.schema.task)
+    task = get_task(spec.schema.task)
+    probe = task.probe_rows(spec.schema, spec.y, train, spec.random_state)
+    probed: list[Predictions] = []
     fold_metrics: list[dict[str, float]] = []
     spread = None
     for k, (fold_train, fold_val) in enumerate(spec.splits.folds):
@@ -194,17 +208,20 @@ def _cross_validate(
             allowance.next_fit_s(n_fits - k),
         )
         val_rows = train[fold_val]
-        y_val = spec.y[val_rows]
+        y_val = _rows(spec.y, val_rows)
         start = time.perf_counter()
-        pred, proba = _predict(fitted.model, spec.X.iloc[val_rows])
+        predictions = task.predict(fitted.model, spec.X.iloc[val_rows])
         allowance.predicted(len(val_rows), time.perf_counter() - start)
-        classes = np.asarray(fitted.model.classes_) if proba is not None else None
-        fold_metrics.append(score_predictions(spec.schema.task, y_val, pred, proba, classes))
+        fold_metrics.append(task.score(y_val, predictions))
+        if probe is not None:
+            probed.append(task.predict(fitted.model, spec.X.iloc[probe]))
         if len(spec.splits.folds) == 1:
-            spread = bootstrap_std(
-                metric, y_val, pred, proba, classes, random_state=spec.random_state
-            )
-    return fold_metrics, spread, fitted
+            spread = task.spread(spec.metric, y_val, predictions, spec.random_state)
+    across = task.across_folds(probed, spec.schema, spec.random_state) if probe is not None else {}
+    for key, values in across.items():
+        for metrics in fold_metrics:
+            metrics[key] = float(np.mean(values))
+    return fold_metrics, across.get(spec.metric), spread, fitted
 
 
 def _mean_metrics(fold_metrics: list[dict[str, float]]) -> dict[str, float]:
@@ -235,22 +252,27 @@ def _run(spec: TrialSpec) -> TrialResult:
         to_predict += len(spec.splits.folds[0][1]) - n_train
     allowance = _Allowance(spec.max_time_s, to_predict)
 
-    fold_metrics, holdout_spread, kept = _cross_validate(spec, template, limit, allowance, n_fits)
-    fold_scores = [m[metric.key] for m in fold_metrics if metric.key in m]
+    fold_metrics, compared, holdout_spread, kept = _cross_validate(
+        spec, template, limit, allowance, n_fits
+    )
+    if compared is not None:  # a score of the fold models together (e.g. their stability)
+        fold_scores = list(compared)
+    else:
+        fold_scores = [m[metric.key] for m in fold_metrics if metric.key in m]
     if refit:
         kept = _fit_rows(
             spec, template, spec.splits.train, limit, spec.random_state, allowance.next_fit_s(1)
         )
     model = kept.model
 
-    X_test, y_test = spec.X.iloc[spec.splits.test], spec.y[spec.splits.test]
+    X_test, y_test = spec.X.iloc[spec.splits.test], _rows(spec.y, spec.splits.test)
     test_metrics, _ = _evaluate(spec, model, X_test, y_test)
     scored = _limit_rows(kept.rows, TRAIN_SCORE_ROWS, spec.random_state)
-    train_metrics, _ = _evaluate(spec, model, spec.X.iloc[scored], spec.y[scored])
+    train_metrics, _ = _evaluate(spec, model, spec.X.iloc[scored], _rows(spec.y, scored))
     # Latency per 1,000 rows is timed on 1,000 test rows (repeated if the test split is smaller),
     # so fixed per-call costs are not inflated by extrapolation from a small split.
     latency_rows = np.resize(spec.splits.test, LATENCY_ROWS)
-    _, predict_s = _evaluate(spec, model, spec.X.iloc[latency_rows], spec.y[latency_rows])
+    _, predict_s = _evaluate(spec, model, spec.X.iloc[latency_rows], _rows(spec.y, latency_rows))
 
     return TrialResult(
         family=spec.family,

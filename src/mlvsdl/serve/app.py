@@ -103,7 +103,7 @@ def build_app(
     app = FastAPI(
         title=f"mlvsdl: {served.name} of run {served.run_id}",
         version=__version__,
-        description=f"Predicts **{served.schema.target}** ({served.schema.task}). "
+        description=f"{served.purpose} ({served.schema.task}). "
         f"{how}; GET /schema lists the fields.",
     )
     app.state.served = served
@@ -300,6 +300,11 @@ async def _uploaded_file(request: Request) -> bytes:
 def _to_csv(predictions: list[dict[str, Any]], class_keys: list[str]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    if predictions and "prediction" not in predictions[0]:  # a task's own answer fields
+        keys = list(predictions[0])
+        writer.writerow(keys)
+        writer.writerows([item[k] for k in keys] for item in predictions)
+        return buffer.getvalue()
     writer.writerow(["prediction", *(f"proba_{k}" for k in class_keys)])
     for item in predictions:
         probabilities = item.get("probabilities", {})

@@ -26,7 +26,8 @@ from mlvsdl.result import load_run
 from mlvsdl.serve.files import file_description
 from mlvsdl.serve.schemas import RequestError, RowValidator
 from mlvsdl.store.db import check_run_id
-from mlvsdl.types import ColumnKind, Schema
+from mlvsdl.tasks import get_task
+from mlvsdl.types import ColumnKind, Schema, Task
 
 __all__ = ["EXPLAIN_METHOD", "ServedModel", "category_levels", "load_served_model"]
 
@@ -70,6 +71,10 @@ class ServedModel:
         labels = self.classes if self.classes is not None else []
         self.class_keys = [str(json_scalar(c)) for c in labels]
         self._known = {name: frozenset(values) for name, values in self.levels.items()}
+        self.task = get_task(self.schema.task)
+        if not self.schema.task.is_supervised:  # the fast path compiles prediction models only
+            self._fast = None
+            return
         try:  # numpy-only path for a few rows; verified against the pipeline when built
             self._fast: FastPredictor | None = fast_predictor(self.estimator, self.schema)
         except FastPathUnsupported as exc:
@@ -100,8 +105,20 @@ class ServedModel:
             return pd.DataFrame({name: [row[name]] for name in self.features})
         return pd.DataFrame.from_records(rows, columns=self.features)
 
+    @property
+    def purpose(self) -> str:
+        """What the model answers, in a few words (for the API's description)."""
+        if self.schema.task.is_supervised:
+            return f"Predicts **{self.schema.target}**"
+        return f"Answers {', '.join(self.task.output_columns(self.schema))} per record"
+
     def predict(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """``[{"prediction": ..., "probabilities": {class: p}}]`` (no probabilities: regression)."""
+        """``[{"prediction": ..., "probabilities": {class: p}}]`` (no probabilities: regression);
+        a task without a target answers its own fields (``{"anomaly_score", "is_anomaly"}``)."""
+        if not self.schema.task.is_supervised:
+            return self.task.to_records(
+                self.task.predict(self.estimator, self.frame(rows)), self.schema
+            )
         outputs = _checked(np.asarray(self._outputs(rows), dtype=np.float64))
         if self.classes is None:
             return [{"prediction": v} for v in outputs.tolist()]
@@ -143,6 +160,8 @@ class ServedModel:
                 "re-run 'mlvsdl compare' to explain its predictions."
             )
         result = self.predict([row])[0]
+        if self.schema.task is Task.ANOMALY:
+            return {**result, **self._explain_anomaly(row)}
         contributions = explain_row(self.estimator, self.schema, self.frame([row]), self.reference)
         for item in contributions:
             item["contribution"] = _finite(item["contribution"])
@@ -155,6 +174,21 @@ class ServedModel:
             "explained": explained,
             "method": EXPLAIN_METHOD,
             "contributions": contributions,
+        }
+
+    def _explain_anomaly(self, row: dict[str, Any]) -> dict[str, Any]:
+        from mlvsdl.evaluate.explain_anomaly import explain_anomaly_row
+
+        found = explain_anomaly_row(
+            self.estimator, self.name, self.frame([row]), self.schema, self.reference, top=50
+        )
+        return {
+            "explained": "anomaly score",
+            "method": found.method,
+            "contributions": [
+                {"feature": c.feature, "value": c.value, "contribution": _finite(c.contribution)}
+                for c in found.contributions
+            ],
         }
 
     def warnings(self, rows: list[dict[str, Any]], *, limit: int = 20) -> list[str]:
@@ -194,10 +228,12 @@ class ServedModel:
             "model": self.name,
             "target": self.schema.target,
             "task": str(self.schema.task),
+            "answers": self.task.output_columns(self.schema),
             "modality": str(self.schema.modality),
             "classes": self.class_keys or None,
             "fields": fields,
-            "ignored": [c.name for c in self.schema.dropped] + [self.schema.target],
+            "ignored": [c.name for c in self.schema.dropped]
+            + [c for c in (self.schema.target, self.schema.label) if c is not None],
             "explain": unavailable is None,
             **({"explain_unavailable": unavailable} if unavailable else {}),
         }

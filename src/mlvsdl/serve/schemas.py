@@ -197,7 +197,9 @@ class RowValidator:
                 kind = field_type(column.kind)
                 fields[column.name] = _annotated(kind, column.name)
                 self.types[column.name] = kind
-        fields.setdefault(schema.target, _annotated(_IGNORED, schema.target))
+        for ignored in (schema.target, schema.label):  # accepted in a record, never used
+            if ignored is not None:
+                fields.setdefault(ignored, _annotated(_IGNORED, ignored))
         row_type = TypedDict("Row", fields, total=False)  # type: ignore[misc]
         row_type.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
         self._rows = TypeAdapter(list[row_type])  # type: ignore[valid-type]

@@ -20,6 +20,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from mlvsdl.families.base import Family
+from mlvsdl.families.ml.constant import ConstantDetector
 from mlvsdl.families.registry import register
 from mlvsdl.features.tabular import linear_encoder, ordinal_encoder, table_cleaner
 from mlvsdl.types import SUPERVISED, Kind, Modality, Schema, Task
@@ -47,6 +48,8 @@ def _pipeline(schema: Schema, encoder: BaseEstimator | None, model: BaseEstimato
 
 
 def _dummy(schema: Schema, seed: int) -> Pipeline:
+    if schema.task is Task.ANOMALY:
+        return _pipeline(schema, None, ConstantDetector())
     if schema.task.is_classification:
         model = DummyClassifier(strategy="prior", random_state=seed)
     else:
@@ -119,13 +122,16 @@ for _family in (
         "dummy",
         "Dummy baseline",
         Kind.ML,
-        ALL_TASKS,
+        ALL_TASKS | {Task.ANOMALY},
         frozenset(Modality) - {Modality.SERIES},  # the baseline of every comparison
         _dummy,
         relative_cost=0.01,
         priority=0,
         interpretable=True,
-        description="Predicts the class prior or the mean; the score every model must beat.",
+        description=(
+            "Predicts the class prior or the mean (anomaly detection: scores every row alike); "
+            "the score every model must beat."
+        ),
     ),
     Family(
         "linear",
