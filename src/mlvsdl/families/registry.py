@@ -23,6 +23,7 @@ _MODULES = (
     "mlvsdl.families.text",
     "mlvsdl.families.image",
     "mlvsdl.families.audio",
+    "mlvsdl.families.anomaly",
 )
 _loaded = False
 
