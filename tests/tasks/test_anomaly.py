@@ -280,3 +280,18 @@ def test_cli_anomaly_run_and_bad_input_leave_nothing(forest, tmp_path, monkeypat
     )
     assert code == 0, err
     assert list(pd.read_csv(scores).columns) == ["anomaly_score", "is_anomaly"]
+
+
+def test_detectors_export_as_bundles_and_refuse_onnx_with_the_reason(forest, tmp_path):
+    pytest.importorskip("onnx")
+    from mlvsdl.export import load_model, write_bundle
+    from mlvsdl.export.onnx import export_onnx
+
+    table = anomaly_table()
+    result = compare(table, task="anomaly", label="fraud", families=["iforest"], store=tmp_path)
+    with pytest.raises(ConfigError, match="anomaly detectors are not exported yet"):
+        export_onnx(result.models["iforest"], result.schema, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+    path, _ = write_bundle(result.run_id, tmp_path / "m.mlvsdl", store=tmp_path)
+    rows = table.drop(columns="fraud").head(20)
+    pd.testing.assert_frame_equal(load_model(path).predict(rows), result.predict(rows))

@@ -251,6 +251,12 @@ def _annotate(graph: Any, schema: Schema, final: Any, run_id: str, model_name: s
 
 def _check_exportable(final: Any) -> None:
     name = type(final).__name__
+    if hasattr(final, "offset_") and hasattr(final, "score_samples"):
+        raise ConfigError(
+            f"{name} is not exported to ONNX: anomaly detectors are not exported yet (their "
+            "score and threshold would need a graph of their own); export it with --format "
+            "bundle instead."
+        )
     if name not in EXPORTABLE:
         why = next((w for k, w in _WHY_NOT.items() if name.startswith(k)), "it is not supported")
         raise ConfigError(
