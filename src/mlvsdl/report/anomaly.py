@@ -56,7 +56,8 @@ def detectors(data: ReportData, anchor: str, title: str) -> str:
             for n, m in models.items()
         ]
         header = ["Detector", "Kind", "Flagged", "Threshold"]
-    parts.append(table(header, rows, numeric={2, 3, 4} if found["labelled"] else {2}))
+    numeric = {2, 3, 4} if found["labelled"] else {2}
+    parts.append(table(header, rows, numeric=numeric, raw=True))
     parts.append(
         figure(
             plots.score_histograms(
@@ -85,7 +86,7 @@ def flagged(data: ReportData, anchor: str, title: str) -> str:
     rows = []
     for item in found["rows"]:
         columns = "; ".join(
-            f"{c['feature']} = {c['value']} ({c['contribution']:+.3g})"
+            f"{c['feature']} = {_short(c['value'])} ({c['contribution']:+.3g})"
             for c in item.get("columns", [])
         )
         truth = "" if "anomaly" not in item else ("anomaly" if item["anomaly"] else "normal")
@@ -104,7 +105,7 @@ def flagged(data: ReportData, anchor: str, title: str) -> str:
         f"columns that make them so ({esc(method)})."
     )
     header = ["Row", "Anomaly score", "Flagged", "Label", "Why (top columns)"]
-    return section(anchor, title, table(header, rows, numeric={1}), intro)
+    return section(anchor, title, table(header, rows, numeric={1}, raw=True), intro)
 
 
 def labels(data: ReportData, anchor: str, title: str) -> str:
@@ -152,4 +153,8 @@ def labels(data: ReportData, anchor: str, title: str) -> str:
         "scored on the same held-out rows as the detectors."
     )
     header = ["Model", "Avg. precision", "ROC AUC", "Fit time"]
-    return section(anchor, title, table(header, rows, numeric={1, 2, 3}) + gap, intro)
+    return section(anchor, title, table(header, rows, numeric={1, 2, 3}, raw=True) + gap, intro)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -33,9 +33,17 @@ def header(data: ReportData) -> str:
     run, settings = data.run, data.run["settings"]
     source = str(run["source"])
     status = "completed" if run["status"] == "completed" else f"{run['status']} (unfinished)"
+    schema = data.schema
+    if schema.target:
+        goal, aim = ("Target", f"{schema.target} ({run['task']})"), schema.target
+    elif schema.label:
+        goal = ("Label", f"{schema.label}, for evaluation only ({run['task']})")
+        aim = f"{run['task']} ({schema.label} = {schema.options.get('anomaly_value')!r})"
+    else:
+        goal, aim = ("Task", f"{run['task']}, no label"), str(run["task"])
     facts = [
         ("Data", os.path.basename(source) or source),
-        ("Target", f"{run['target']} ({run['task']})"),
+        goal,
         (
             "Rows",
             f"{run['n_rows']:,} ({settings.get('n_train', 0):,} train, "
@@ -50,7 +58,7 @@ def header(data: ReportData) -> str:
     items = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in facts)
     return (
         '<header class="page"><h1>Machine learning versus deep learning, measured</h1>'
-        f"<p>Run {esc(run['run_id'])}: which model to use for {esc(run['target'])}, and why.</p>"
+        f"<p>Run {esc(run['run_id'])}: which model to use for {esc(aim)}, and why.</p>"
         f"<dl>{items}</dl></header>"
     )
 
