@@ -355,6 +355,14 @@ def serve(
     max_body_mb: Annotated[
         float, typer.Option("--max-body-mb", help="Largest request body accepted, in MiB.")
     ] = 10,
+    allow_missing: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing",
+            help="Accept records without fields that were never missing in training (imputed, "
+            "and listed in each answer); by default they are required.",
+        ),
+    ] = False,
     store: StoreOpt = None,
 ) -> None:
     """Serve a run's best (or named) model over HTTP: /predict, /explain, a web form at /."""
@@ -377,6 +385,7 @@ def serve(
         token=token,
         max_body_bytes=int(max_body_mb * 1024 * 1024),
         on_ready=ready,
+        allow_missing=allow_missing,
     )
 
 
