@@ -22,6 +22,7 @@ from mlvsdl.data.media import check_inputs, media_column, read_inputs
 from mlvsdl.errors import DataError, SchemaMismatchError, StoreError
 from mlvsdl.evaluate.metrics import METRICS
 from mlvsdl.families.registry import all_families
+from mlvsdl.fastpath import as_fast_pipeline
 from mlvsdl.store import Store
 from mlvsdl.types import Modality, Schema
 
@@ -60,13 +61,14 @@ class _LazyModels(Mapping[str, Any]):
 
     def __init__(self, store: Store, run_id: str, names: list[str], loaded: dict[str, Any]):
         self._store, self._run_id, self._names = store, run_id, names
-        self._loaded = {k: v for k, v in loaded.items() if k in names}
+        self._loaded = {k: as_fast_pipeline(v) for k, v in loaded.items() if k in names}
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._names:
             raise KeyError(name)
         if name not in self._loaded:
-            self._loaded[name] = self._store.load_model(self._run_id, name)
+            # a tabular pipeline predicts a few DataFrame rows through fastpath.py
+            self._loaded[name] = as_fast_pipeline(self._store.load_model(self._run_id, name))
         return self._loaded[name]
 
     def __iter__(self) -> Iterator[str]:
