@@ -357,7 +357,8 @@ class FastPipeline(Pipeline):
 
     def _compile(self, X: pd.DataFrame) -> np.ndarray:
         """Compile the fast path and check it against the pipeline on ``X``; return the
-        pipeline's outputs for ``X``."""
+        outputs for ``X`` of the path that answers from now on (so that one model gives one
+        answer for the same rows, first call or later)."""
         plain = Pipeline.predict_proba if hasattr(self, "predict_proba") else Pipeline.predict
         expected = np.asarray(plain(self, X))
         try:
@@ -372,6 +373,7 @@ class FastPipeline(Pipeline):
             self.__dict__[self._CACHE] = False
         else:
             self.__dict__[self._CACHE] = predictor
+            return got
         return expected
 
 
