@@ -112,6 +112,22 @@ def compare(
             "--curves", help="Also trace learning curves (30% of the time budget is kept for them)."
         ),
     ] = False,
+    test: Annotated[
+        str | None,
+        typer.Option(
+            "--test",
+            help="Your own test file (same columns, read the same way): its rows are the test "
+            "split; validation folds come from DATA alone.",
+        ),
+    ] = None,
+    refit_all: Annotated[
+        bool,
+        typer.Option(
+            "--refit-all",
+            help="After testing, refit the recommended model on all rows (training + test) and "
+            "store it as MODEL_all for deployment (unranked, no test score).",
+        ),
+    ] = False,
 ) -> None:
     """Train ML and DL families on one table under one protocol and rank them."""
     from mlvsdl.compare import compare as run_compare
@@ -135,6 +151,8 @@ def compare(
             on_bad_file=on_bad_file,
             curves=curves,
             label_from_name=label_from_name,
+            test=test,
+            refit_all=refit_all,
         )
     render.leaderboard(console, result)
     render.recommendation(console, result.recommendation, result.report_path)

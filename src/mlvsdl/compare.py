@@ -14,7 +14,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +24,8 @@ import sklearn
 
 from mlvsdl.data import Splits, Table, infer_schema, make_splits
 from mlvsdl.data.media import check_inputs, read_inputs
-from mlvsdl.errors import ConfigError
+from mlvsdl.data.split import splits_with_given_test
+from mlvsdl.errors import ConfigError, DataError, SchemaMismatchError, TargetError
 from mlvsdl.evaluate.cost import MemoryProbe
 from mlvsdl.evaluate.local import reference_values
 from mlvsdl.evaluate.metrics import Metric, get_metric
@@ -106,6 +107,7 @@ def _plan(
     read_options: dict[str, Any],
     modality: str | None = None,
     on_bad_file: str = "skip",
+    test: Any = None,
 ) -> _Plan:
     """Read and validate everything; raise before anything is written."""
     if cv is not None and cv < 1:
@@ -114,17 +116,76 @@ def _plan(
         raise ConfigError(f"test_size must be between 0.05 and 0.5, got {test_size}.")
     table = read_inputs(data, **read_options)
     target = _target(target, table)
+    n_given_train = None
+    if test is not None:  # the user's test rows, appended after the training rows
+        table, n_given_train = _append_test_rows(table, test, target, read_options)
     frame, schema = infer_schema(table.frame, target, task, modality)
     frame, schema = check_inputs(frame, schema, on_bad_file)
     chosen_metric = get_metric(metric, schema.task)
     chosen = resolve_families(list(families) if families is not None else None, schema)
     chosen.sort(key=lambda f: f.order_key(schema))
     y = frame[target].to_numpy()
-    n_folds = cv or _auto_folds(len(frame), schema.modality)
-    splits = _validation_splits(y, schema.task, test_size, n_folds, seed)
+    n_folds = cv or _auto_folds(n_given_train or len(frame), schema.modality)
+    if n_given_train is None:
+        splits = _validation_splits(y, schema.task, test_size, n_folds, seed)
+    else:
+        splits = _given_test_splits(y, schema.task, n_given_train, len(table.frame), n_folds, seed)
     return _Plan(
         table, frame.drop(columns=[target]), schema, chosen_metric, chosen, splits, y, n_folds
     )
+
+
+# --- a test file of the user's (--test): its rows become the test split ---
+
+
+def _append_test_rows(
+    table: Table, test: Any, target: str, read_options: dict[str, Any]
+) -> tuple[Table, int]:
+    """The training table with the test file's rows (read with the same options) appended, and
+    how many training rows come first. Rows with a missing target are dropped from both first
+    (as ``infer_schema`` would), so that the positions hold; the test file must have every
+    training column (extra columns are left out)."""
+    from mlvsdl.data.load import normalize_columns
+    from mlvsdl.data.schema import _drop_missing_target
+
+    test_table = read_inputs(test, **read_options)
+    train_frame, notes = normalize_columns(table.frame.copy(deep=False), "the table")
+    test_frame, test_notes = normalize_columns(test_table.frame.copy(deep=False), "the test file")
+    lacking = [c for c in train_frame.columns if c not in test_frame.columns]
+    if lacking:
+        shown = ", ".join(map(repr, lacking[:10])) + (", ..." if len(lacking) > 10 else "")
+        raise SchemaMismatchError(
+            f"the test file {test_table.source} lacks column(s) {shown} of the training data; "
+            "give it the same columns, the target included."
+        )
+    if target not in train_frame.columns:
+        return table, len(train_frame)  # infer_schema names the unknown target
+    train_frame, dropped = _drop_missing_target(train_frame, target)
+    try:
+        test_frame, test_dropped = _drop_missing_target(
+            test_frame[list(train_frame.columns)], target
+        )
+    except TargetError:
+        raise TargetError(
+            f"the test file {test_table.source} has no rows with a target value in {target!r}; "
+            "give it labelled rows."
+        ) from None
+    joined = pd.concat([train_frame, test_frame], ignore_index=True)
+    warnings = [*table.warnings, *notes, *test_notes, *dropped]
+    warnings += [f"test file: {note}" for note in test_dropped]
+    return replace(table, frame=joined, warnings=tuple(warnings)), len(train_frame)
+
+
+def _given_test_splits(
+    y: np.ndarray, task: Task, n_train: int, n_read: int, n_folds: int, seed: int
+) -> Splits:
+    """The test split is the test file's rows; the folds come from the training rows only."""
+    if len(y) != n_read:  # rows left out after reading (unreadable media) would shift them
+        raise DataError(
+            f"{n_read - len(y)} row(s) were left out (unreadable files or empty texts), so the "
+            "test file's rows cannot be told apart; fix them or use --on-bad-file fail."
+        )
+    return splits_with_given_test(y, task, n_train, n_folds=n_folds, random_state=seed)
 
 
 def _target(target: str | None, table: Table) -> str:
@@ -162,6 +223,8 @@ def compare(
     on_bad_file: str = "skip",
     curves: bool = False,
     label_from_name: str | None = None,
+    test: Any = None,
+    refit_all: bool = False,
 ) -> CompareResult:
     """Train every suitable ML and DL family on ``data`` under one protocol and rank them.
 
@@ -189,6 +252,11 @@ def compare(
             then get 70 % of ``time_budget`` and the curves what is left.
         label_from_name: for a folder, a file-name pattern that holds the label, such as
             ``"{label}_*.wav"``.
+        test: the user's own test rows (a file, read with the same options, or a DataFrame)
+            with the training data's columns; they become the test split (``test_size`` is then
+            unused) and the validation folds come from ``data`` alone.
+        refit_all: after testing, refit the recommended model's family on every row (training
+            and test) and store it as ``<model>_all``: unranked, with no test score.
     """
     read_options: dict[str, Any] = {"names": tuple(names) if names is not None else None}
     if na_values is not None:
@@ -205,6 +273,7 @@ def compare(
         {**read_options, "label_from_name": label_from_name},
         modality,
         on_bad_file,
+        test=test,
     )
     emit = on_event or (lambda event: None)
     db_store = Store(store)
@@ -225,6 +294,9 @@ def compare(
         "read_options": read_options,
         "on_bad_file": on_bad_file,
         "label_from_name": label_from_name,  # for a folder: read it with data.media.read_inputs
+        # the user's test rows (--test): a path, re-read by 'mlvsdl curves'; None: carved out
+        "test_file": _test_source(test),
+        "refit_all": refit_all,
     }
     db_store.db.insert_run(
         {
@@ -269,6 +341,8 @@ def compare(
             db_store.db.finish_run(run_id, status, now_iso())
         emit(Event("analysis", elapsed_s=budget.elapsed_s, info={"curves": curves}))
         _analyse(db_store, run_id, plan, models, seed, time_budget, budget, curves)
+        if refit_all:
+            _refit_on_all_rows(db_store, run_id, plan, seed)
     return load_run(run_id, store=db_store.root, preloaded=models)
 
 
@@ -391,3 +465,73 @@ def _run_family(
     )
     emit(Event("trial_end", family.key, budget.elapsed_s, budget.remaining_s, row))
     return result.estimator if result.status == "completed" else None
+
+
+# --- --refit-all: the chosen model refitted on every row, for deployment ---
+
+REFIT_SUFFIX = "_all"
+
+
+def _test_source(test: Any) -> str | None:
+    if test is None:
+        return None
+    return str(test) if isinstance(test, str | os.PathLike) else "<in-memory test rows>"
+
+
+def _refit_on_all_rows(store: Store, run_id: str, plan: _Plan, seed: int) -> str | None:
+    """Refit the recommended (else the best) model's family on the training and test rows and
+    store it as ``<model>_all``, beside the tested model: labelled, never ranked, and with no
+    test score, as its test rows are in its training data. Returns its name (None: no model)."""
+    from mlvsdl.evaluate.analysis import load_analysis
+    from mlvsdl.families.registry import get_family
+    from mlvsdl.search.trial import _limit_rows
+
+    board = load_run(run_id, store=store.root).leaderboard
+    done = board[(board["status"] == "completed") & board["rank"].notna()]
+    if done.empty:
+        return None
+    chosen = ((load_analysis(store, run_id) or {}).get("recommendation") or {}).get("model")
+    name = chosen if chosen in set(done["model"]) else str(done.iloc[0]["model"])
+    tested = done.set_index("model").loc[name]
+    family = get_family(name)
+    rows = _limit_rows(np.arange(len(plan.frame)), family.max_train_rows, seed)
+    estimator = family.build(plan.schema, random_state=seed)
+    if "model__max_time_s" in estimator.get_params():  # a network: the tested fit's time, scaled
+        scale = len(rows) / max(int(tested["n_train_rows"]), 1)
+        estimator.set_params(model__max_time_s=max(5.0, 2 * float(tested["fit_time_s"]) * scale))
+    start = time.perf_counter()
+    estimator.fit(plan.frame.iloc[rows], plan.y[rows])
+    fit_time_s = time.perf_counter() - start
+    refit_name = f"{name}{REFIT_SUFFIX}"
+    manifest = {
+        "run_id": run_id,
+        "model": refit_name,
+        "refit_of": name,
+        "kind": str(family.kind),
+        "seed": seed,
+        "schema": plan.schema.to_dict(),
+        "data_fingerprint": plan.table.fingerprint,
+        "versions": library_versions(),
+        "created_at": now_iso(),
+    }
+    path, sha256 = store.save_model(run_id, refit_name, estimator, manifest)
+    subsample = (
+        f" (a seeded subsample of {len(plan.frame):,})" if len(rows) < len(plan.frame) else ""
+    )
+    row = {
+        "name": refit_name,
+        "family": family.key,
+        "kind": str(family.kind),
+        "status": "completed",
+        "reason": f"{name} refitted on all {len(rows):,} rows{subsample}, training and test, for "
+        "deployment; not ranked and no test score: the test rows are in its training data",
+        "fit_time_s": fit_time_s,
+        "model_bytes": path.stat().st_size,
+        "n_train_rows": len(rows),
+        "artifact": path.name,
+        "artifact_sha256": sha256,
+        "details_json": to_json({"refit_of": name}),
+        "finished_at": now_iso(),
+    }
+    store.db.insert_candidate(run_id, row, {})
+    return refit_name

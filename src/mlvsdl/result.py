@@ -92,7 +92,8 @@ class CompareResult:
 
     @property
     def best_model_name(self) -> str:
-        ranked = self.leaderboard[self.leaderboard["status"] == "completed"]
+        board = self.leaderboard
+        ranked = board[(board["status"] == "completed") & board["rank"].notna()]
         if ranked.empty:
             raise StoreError(f"run {self.run_id} has no fitted model; every candidate failed.")
         return str(ranked.iloc[0]["model"])
@@ -186,12 +187,15 @@ def _leaderboard(candidates: list[dict[str, Any]], metric_key: str) -> pd.DataFr
     frame["title"] = frame["family"].map(titles).fillna(frame["family"])
     done = frame["status"] == "completed"
     order = frame["val_score"].where(done) * (-1 if metric.greater_is_better else 1)
-    frame = frame.assign(
-        _group=frame["status"].map({"completed": 0, "failed": 1, "skipped": 2}), _order=order
-    ).sort_values(["_group", "_order", "fit_time_s"], na_position="last", kind="stable")
+    # a model refitted on all rows (--refit-all) has no validation or test score: never ranked
+    details = frame["details"] if "details" in frame else pd.Series([{}] * len(frame))
+    refit = details.map(lambda d: isinstance(d, dict) and "refit_of" in d).to_numpy(dtype=bool)
+    group = frame["status"].map({"completed": 0, "failed": 2, "skipped": 3}).where(~refit, 1)
+    frame = frame.assign(_group=group, _order=order).sort_values(
+        ["_group", "_order", "fit_time_s"], na_position="last", kind="stable"
+    )
     frame["rank"] = pd.array(
-        [i + 1 if s == "completed" else pd.NA for i, s in enumerate(frame["status"])],
-        dtype="Int64",
+        [i + 1 if g == 0 else pd.NA for i, g in enumerate(frame["_group"])], dtype="Int64"
     )
     frame["beats_baseline"] = _beats_baseline(frame, metric)
     return frame[LEADERBOARD_COLUMNS].reset_index(drop=True)

@@ -92,6 +92,7 @@ def load_run_data(store: Store, run_id: str) -> RunData:
         read_options(run),
         str(schema.modality),
         settings.get("on_bad_file", "skip"),
+        test=settings.get("test_file"),  # the user's test file (--test), read again
     )
     _check_fingerprint(run, plan.table.fingerprint)
     return RunData(plan.frame, plan.y, plan.schema, plan.splits, plan.metric, int(run["seed"]))
