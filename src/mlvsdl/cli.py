@@ -41,6 +41,9 @@ NaOpt = Annotated[
     typer.Option("--na-values", help="Comma-separated cell values read as missing (default: ?)."),
 ]
 RunArg = Annotated[str, typer.Argument(help="Run id (see 'mlvsdl runs'), or 'latest'.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print JSON for scripts (keys documented in the README).")
+]
 BadFileOpt = Annotated[
     str,
     typer.Option(
@@ -128,6 +131,22 @@ def compare(
             help="--task anomaly: expected share of anomalies in (0, 0.5); sets thresholds."
         ),
     ] = None,
+    test: Annotated[
+        str | None,
+        typer.Option(
+            "--test",
+            help="Your own test file (same columns, read the same way): its rows are the test "
+            "split; validation folds come from DATA alone.",
+        ),
+    ] = None,
+    refit_all: Annotated[
+        bool,
+        typer.Option(
+            "--refit-all",
+            help="After testing, refit the recommended model on all rows (training + test) and "
+            "store it as MODEL_all for deployment (unranked, no test score).",
+        ),
+    ] = False,
 ) -> None:
     """Train ML and DL families on one table under one protocol and rank them (prediction, or
     anomaly detection with --task anomaly)."""
@@ -155,6 +174,8 @@ def compare(
             label=label,
             anomaly_value=anomaly_value,
             contamination=contamination,
+            test=test,
+            refit_all=refit_all,
         )
     render.leaderboard(console, result)
     render.recommendation(console, result.recommendation, result.report_path)
@@ -183,19 +204,37 @@ def demo(
 
 
 @app.command()
-def runs(store: StoreOpt = None) -> None:
+def runs(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """List the runs in the store, newest first."""
     from mlvsdl.store import Store
 
-    render.runs(console, Store(store, create=False).db.runs())
+    rows = Store(store, create=False).db.runs()
+    if as_json:
+        from mlvsdl.documents import runs_document
+
+        _echo_json(runs_document(rows))
+        return
+    render.runs(console, rows)
+
+
+def _echo_json(document: object) -> None:
+    """JSON on stdout, never wrapped or shortened (rich is not involved)."""
+    import json
+
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 @app.command()
-def show(run: RunArg, store: StoreOpt = None) -> None:
+def show(run: RunArg, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """Print a run's schema and leaderboard."""
     from mlvsdl.result import load_run
 
     result = load_run(_resolve_run(run, store), store=store)
+    if as_json:
+        from mlvsdl.documents import run_document
+
+        _echo_json(run_document(result))
+        return
     render.schema(console, result.schema)
     render.leaderboard(console, result)
 
@@ -236,7 +275,8 @@ def predict(
     write_bytes_atomic(output, buffer.getvalue().encode())
     err_console.print(
         f"Wrote {len(predictions)} predictions from "
-        f"[bold]{model or result.best_model_name}[/] to {output}"
+        f"[bold]{model or result.best_model_name}[/] to {output}",
+        soft_wrap=True,
     )
 
 
@@ -255,7 +295,7 @@ def report(
     from mlvsdl.report import write_report
 
     path = write_report(store, _resolve_run(run, store), output)
-    console.print(f"Report: {path}")
+    console.print(f"Report: {path}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -329,10 +369,15 @@ def explain(
 
 
 @app.command()
-def families() -> None:
+def families(as_json: JsonOpt = False) -> None:
     """List the model families with their kind, tasks and modalities."""
     from mlvsdl.families.registry import all_families
 
+    if as_json:
+        from mlvsdl.documents import families_document
+
+        _echo_json(families_document(all_families()))
+        return
     render.families(console, all_families())
 
 
@@ -351,6 +396,14 @@ def serve(
     max_body_mb: Annotated[
         float, typer.Option("--max-body-mb", help="Largest request body accepted, in MiB.")
     ] = 10,
+    allow_missing: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing",
+            help="Accept records without fields that were never missing in training (imputed, "
+            "and listed in each answer); by default they are required.",
+        ),
+    ] = False,
     store: StoreOpt = None,
 ) -> None:
     """Serve a run's best (or named) model over HTTP: /predict, /explain, a web form at /."""
@@ -360,7 +413,8 @@ def serve(
         name, run_id = getattr(served, "name", model), getattr(served, "run_id", run)
         err_console.print(
             f"Serving [bold]{name}[/] of run {run_id} on http://{host}:{port}/ (API docs at /docs"
-            f"{'; bearer token required' if token else ''}). Ctrl-C stops."
+            f"{'; bearer token required' if token else ''}). Ctrl-C stops.",
+            soft_wrap=True,
         )
 
     run_server(
@@ -372,6 +426,7 @@ def serve(
         token=token,
         max_body_bytes=int(max_body_mb * 1024 * 1024),
         on_ready=ready,
+        allow_missing=allow_missing,
     )
 
 
@@ -391,13 +446,16 @@ def export(
         path, name = write_bundle(run_id, output, store=store, model=model)
         err_console.print(
             f"Wrote {path}: model [bold]{name}[/] of run {run_id} with its schema and checksums; "
-            "load it with mlvsdl.load_model(path)."
+            "load it with mlvsdl.load_model(path).",
+            soft_wrap=True,
         )
     elif fmt == "onnx":
         from mlvsdl.export.onnx import export_run_onnx
 
         done, name = export_run_onnx(run_id, output, store=store, model=model)
-        err_console.print(f"Wrote {done.path}: model [bold]{name}[/] of run {run_id} as ONNX.")
+        err_console.print(
+            f"Wrote {done.path}: model [bold]{name}[/] of run {run_id} as ONNX.", soft_wrap=True
+        )
         for line in done.included:
             err_console.print(f"  included: {line}", highlight=False)
         for line in done.excluded:

@@ -23,12 +23,14 @@ import sklearn
 from mlvsdl.evaluate.cost import MemoryProbe
 from mlvsdl.evaluate.local import reference_values
 from mlvsdl.families.base import Family
-from mlvsdl.plan import RunOptions, RunPlan, plan_run
-from mlvsdl.result import CompareResult, library_versions, load_run
+from mlvsdl.plan import RunOptions, RunPlan, plan_run, test_source
+from mlvsdl.result import CompareResult, load_run
 from mlvsdl.search.budget import Budget
-from mlvsdl.search.record import hardware, now_iso, record_trial, to_json
+from mlvsdl.search.record import now_iso, record_trial, to_json
+from mlvsdl.search.refit import refit_on_all_rows
 from mlvsdl.search.trial import TrialSpec, run_trial
 from mlvsdl.store import Store
+from mlvsdl.store.provenance import hardware, library_versions
 from mlvsdl.types import Kind, Task
 
 __all__ = ["Event", "compare"]
@@ -76,6 +78,8 @@ def compare(
     label: str | None = None,
     anomaly_value: Any = None,
     contamination: float | None = None,
+    test: Any = None,
+    refit_all: bool = False,
 ) -> CompareResult:
     """Train every suitable ML and DL family on ``data`` under one protocol and rank them.
 
@@ -110,6 +114,11 @@ def compare(
         anomaly_value: the label value that marks an anomaly (default: the rarer value).
         contamination: the expected share of anomalies in (0, 0.5); sets every detector's
             threshold on its training scores (default: each detector's Tukey fence).
+        test: the user's own test rows (a file, read with the same options, or a DataFrame)
+            with the training data's columns; they become the test split (``test_size`` is then
+            unused) and the validation folds come from ``data`` alone.
+        refit_all: after testing, refit the recommended model's family on every row (training
+            and test) and store it as ``<model>_all``: unranked, with no test score.
     """
     read_options: dict[str, Any] = {"names": tuple(names) if names is not None else None}
     if na_values is not None:
@@ -128,6 +137,7 @@ def compare(
         label=label,
         anomaly_value=anomaly_value,
         contamination=contamination,
+        test=test,
     )
     plan = plan_run(data, options)
     emit = on_event or (lambda event: None)
@@ -151,6 +161,9 @@ def compare(
         "label_from_name": label_from_name,  # for a folder: read it with data.media.read_inputs
         # every option that planned the run, so that it can be planned again identically
         "options": options.to_dict(),
+        # the user's test rows (--test): a path, re-read by 'mlvsdl curves'; None: carved out
+        "test_file": test_source(test),
+        "refit_all": refit_all,
     }
     db_store.db.insert_run(
         {
@@ -195,6 +208,8 @@ def compare(
             db_store.db.finish_run(run_id, status, now_iso())
         emit(Event("analysis", elapsed_s=budget.elapsed_s, info={"curves": curves}))
         _analyse(db_store, run_id, plan, models, seed, time_budget, budget, curves)
+        if refit_all:
+            refit_on_all_rows(db_store, run_id, plan, seed)
     return load_run(run_id, store=db_store.root, preloaded=models)
 
 

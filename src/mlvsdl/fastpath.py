@@ -1,4 +1,5 @@
-"""A fast path for predicting a few rows given as records (dicts), as a server receives them.
+"""A fast path for predicting a few rows: records (dicts), as a server receives them, or a small
+DataFrame, as a user predicts one row from Python.
 
 A fitted mlvsdl pipeline (``clean`` -> ``encode`` -> ``model``) predicts from a pandas DataFrame;
 for one row, pandas and scikit-learn's input validation cost milliseconds while the model itself
@@ -15,10 +16,19 @@ needs microseconds. ``fast_predictor`` compiles the fitted pipeline once into nu
   verified), anything else through its own ``predict_proba``/``predict`` on the encoded array.
 
 Callers fall back to the pipeline itself when ``FastPathUnsupported`` is raised.
+
+:class:`FastPipeline` is the scikit-learn ``Pipeline`` a user gets from ``result.models``: the same
+estimator (``clone``, ``get_params``, skops storage), whose ``predict``/``predict_proba`` take the
+compiled path for a DataFrame of at most ``FRAME_MAX_ROWS`` rows. Such a frame's columns of the
+common types are read from one object array, the others through ``TableCleaner``'s own column
+functions, so the frame building and the encoder's and model's input checks are skipped. The
+first small frame is also predicted through the pipeline and compared (rtol 1e-9); on any
+disagreement the pipeline answers from then on.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -27,12 +37,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import expit, softmax
+from sklearn.pipeline import Pipeline
+from sklearn.utils.metaestimators import available_if
 
 from mlvsdl.errors import MlvsdlError, SchemaMismatchError
-from mlvsdl.features.tabular import DATETIME_PARTS, MISSING, TableCleaner, cleaned_columns
+from mlvsdl.features.tabular import (
+    DATETIME_PARTS,
+    MISSING,
+    TableCleaner,
+    _bool_to_float,
+    _to_category_strings,
+    _to_float,
+)
 from mlvsdl.types import Schema
 
-__all__ = ["FastPathUnsupported", "FastPredictor", "fast_predictor"]
+__all__ = [
+    "FRAME_MAX_ROWS",
+    "FastPathUnsupported",
+    "FastPipeline",
+    "FastPredictor",
+    "as_fast_pipeline",
+    "fast_predictor",
+]
+
+logger = logging.getLogger(__name__)
+
+FRAME_MAX_ROWS = 64  # above this, the pipeline's vectorized pandas path is as fast
 
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
@@ -96,6 +126,53 @@ class _RecordCleaner:
         frame = pd.DataFrame({"d": pd.Series(values, dtype=object)})
         parts = TableCleaner(datetime=("d",)).fit(frame).transform(frame)
         return [parts[f"d__{p}"].tolist() for p in DATETIME_PARTS]
+
+
+class _FrameCleaner:
+    """``TableCleaner.clean_arrays`` for a few rows of a DataFrame, read from one object array.
+
+    Columns of the common types (numpy numbers and booleans, all-string categories) are read
+    from ``frame.to_numpy(dtype=object)``, giving the values ``TableCleaner`` gives; any other
+    column, and every date and text column, goes through ``TableCleaner``'s own functions.
+    """
+
+    def __init__(self, cleaner: TableCleaner) -> None:
+        self.cleaner = cleaner
+        self.others = TableCleaner(datetime=cleaner.datetime, text=cleaner.text)
+        self.has_others = bool(cleaner.datetime or cleaner.text)
+
+    def __call__(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[list[Any]]]:
+        c = self.cleaner
+        c._check(frame)
+        values = frame.to_numpy(dtype=object)
+        dtypes = frame.dtypes.to_numpy()
+        where = {name: i for i, name in enumerate(frame.columns)}
+        columns = []
+        for name in c.numeric:
+            j = where[name]
+            plain = isinstance(dtypes[j], np.dtype) and dtypes[j].kind in "fiub"
+            columns.append(
+                values[:, j].astype(np.float64) if plain else _to_float(frame.iloc[:, j])
+            )
+        for name in c.boolean:
+            j = where[name]
+            plain = isinstance(dtypes[j], np.dtype) and dtypes[j].kind == "b"
+            columns.append(
+                values[:, j].astype(np.float64) if plain else _bool_to_float(frame.iloc[:, j])
+            )
+        if self.has_others:
+            columns += self.others.clean_arrays(frame)[0].values()
+        categorical = []
+        for name in c.categorical:
+            j = where[name]
+            cells = values[:, j].tolist()
+            if getattr(dtypes[j], "kind", "") != "O" or not all(isinstance(v, str) for v in cells):
+                cells = _to_category_strings(frame.iloc[:, j]).tolist()
+            categorical.append(cells)
+        numeric = np.empty((len(frame), len(columns)), dtype=np.float64)
+        for j, column in enumerate(columns):
+            numeric[:, j] = column
+        return numeric, categorical
 
 
 def _dense(matrix: Any) -> np.ndarray:
@@ -162,9 +239,13 @@ def _model_function(model: Any) -> tuple[Callable[[np.ndarray], np.ndarray], boo
     classifies = hasattr(model, "predict_proba")
     booster = getattr(model, "booster_", None)
     if booster is not None:
+        # one thread for a few rows: under load, OpenMP's thread start-up cost 16 ms a row
+        def predict(X: np.ndarray) -> np.ndarray:
+            return booster.predict(X, num_threads=1)
+
         if classifies and len(model.classes_) == 2:
-            return (lambda X: (lambda p: np.column_stack([1 - p, p]))(booster.predict(X))), True
-        return booster.predict, classifies
+            return (lambda X: (lambda p: np.column_stack([1 - p, p]))(predict(X))), True
+        return predict, classifies
     coef = getattr(model, "coef_", None)
     if coef is not None and type(model).__name__ in ("LogisticRegression", "Ridge"):
         if not classifies:
@@ -182,14 +263,17 @@ def _model_function(model: Any) -> tuple[Callable[[np.ndarray], np.ndarray], boo
 class FastPredictor:
     """Predictions for records (dicts of raw values), equal to the pipeline's within 1e-9."""
 
-    def __init__(self, pipeline: Any, schema: Schema) -> None:
+    def __init__(self, pipeline: Any, schema: Schema | None = None) -> None:
         steps = dict(pipeline.steps) if hasattr(pipeline, "steps") else {}
         clean, encode = steps.get("clean"), steps.get("encode")
         if not isinstance(clean, TableCleaner) or encode is None or len(steps) != 3:
             raise FastPathUnsupported("only clean -> encode -> model pipelines are compiled")
         self.model = pipeline.steps[-1][1]
         self.classes_ = getattr(self.model, "classes_", None)
-        numeric, categorical = cleaned_columns(schema)
+        names = list(clean.get_feature_names_out())  # as cleaned_columns(schema) gives them
+        categorical = list(clean.categorical)
+        numeric = names[: len(names) - len(categorical)]
+        self._clean_frame = _FrameCleaner(clean)
         self._clean = _RecordCleaner(clean)
         self._encode = _EncoderPlan(encode, numeric, categorical)
         self._model, self.classifies = _model_function(self.model)
@@ -213,6 +297,10 @@ class FastPredictor:
     def predict_proba(self, records: Records) -> np.ndarray:
         return np.asarray(self._model(self.encode(records)))
 
+    def predict_proba_frame(self, frame: pd.DataFrame) -> np.ndarray:
+        """Probabilities (or values) for a few rows of a raw DataFrame."""
+        return np.asarray(self._model(self._encode(*self._clean_frame(frame))))
+
     def predict(self, records: Records) -> np.ndarray:
         out = self.predict_proba(records)
         return np.asarray(self.classes_)[out.argmax(axis=1)] if self.classifies else out
@@ -223,3 +311,77 @@ class FastPredictor:
 def fast_predictor(pipeline: Any, schema: Schema) -> FastPredictor:
     """Compile ``pipeline`` for record input; raises ``FastPathUnsupported`` if it cannot."""
     return FastPredictor(pipeline, schema)
+
+
+def _final_has(attr: str) -> Callable[[Any], bool]:
+    return lambda pipeline: hasattr(pipeline.steps[-1][1], attr)
+
+
+class FastPipeline(Pipeline):
+    """A scikit-learn ``Pipeline`` whose ``predict``/``predict_proba`` on a DataFrame of at most
+    ``FRAME_MAX_ROWS`` rows take the compiled fast path (same answers within rtol 1e-9).
+
+    Everything else is ``Pipeline``'s: parameters, cloning, slicing, storage. The compiled
+    predictor is a cache, built on the first small frame and never stored or copied.
+    """
+
+    _CACHE = "_fast_path"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop(self._CACHE, None)
+        return state
+
+    @available_if(_final_has("predict_proba"))
+    def predict_proba(self, X: Any, **params: Any) -> np.ndarray:
+        out = self._fast_outputs(X, params)
+        return super().predict_proba(X, **params) if out is None else out
+
+    @available_if(_final_has("predict"))
+    def predict(self, X: Any, **params: Any) -> np.ndarray:
+        out = self._fast_outputs(X, params)
+        if out is None:
+            return super().predict(X, **params)
+        if not hasattr(self, "predict_proba"):  # regression: the outputs are the values
+            return out
+        return np.asarray(self.classes_)[out.argmax(axis=1)]
+
+    def _fast_outputs(self, X: Any, params: dict[str, Any]) -> np.ndarray | None:
+        """Fast-path outputs for a small DataFrame, or None where the pipeline must answer."""
+        if params or not isinstance(X, pd.DataFrame) or not 0 < len(X) <= FRAME_MAX_ROWS:
+            return None
+        predictor = self.__dict__.get(self._CACHE)
+        if predictor is None:
+            return self._compile(X)
+        return predictor.predict_proba_frame(X) if predictor is not False else None
+
+    def _compile(self, X: pd.DataFrame) -> np.ndarray:
+        """Compile the fast path and check it against the pipeline on ``X``; return the
+        outputs for ``X`` of the path that answers from now on (so that one model gives one
+        answer for the same rows, first call or later)."""
+        plain = Pipeline.predict_proba if hasattr(self, "predict_proba") else Pipeline.predict
+        expected = np.asarray(plain(self, X))
+        try:
+            predictor = FastPredictor(self)
+            got = predictor.predict_proba_frame(X)
+            if got.shape != expected.shape or not np.allclose(
+                got, expected, rtol=1e-9, atol=1e-12, equal_nan=True
+            ):
+                raise FastPathUnsupported("the fast path disagrees with the pipeline on a frame")
+        except FastPathUnsupported as exc:
+            logger.info("small frames go through the pipeline: %s", exc)
+            self.__dict__[self._CACHE] = False
+        else:
+            self.__dict__[self._CACHE] = predictor
+            return got
+        return expected
+
+
+def as_fast_pipeline(estimator: Any) -> Any:
+    """``estimator`` as a :class:`FastPipeline` when it is a tabular mlvsdl pipeline (the same
+    fitted steps, not copied); anything else is returned as it is."""
+    if type(estimator) is not Pipeline or not isinstance(estimator.steps[0][1], TableCleaner):
+        return estimator
+    fast = FastPipeline.__new__(FastPipeline)
+    fast.__dict__.update(estimator.__dict__)
+    return fast

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console, Group
@@ -75,7 +76,8 @@ class Progress:
             self.console.print(
                 f"Run [bold]{event.info['run_id']}[/]: {event.info['n_folds']}-fold CV on the "
                 f"training part, ranked by [bold]{event.info['metric']}[/]; families: "
-                f"{', '.join(event.info['families'])}"
+                f"{', '.join(event.info['families'])}",
+                soft_wrap=True,
             )
         elif event.kind == "trial_start":
             self.current = event.family
@@ -113,22 +115,19 @@ def _event_line(row: dict[str, Any]) -> str:
 
 
 def leaderboard(console: Console, result: CompareResult) -> None:
-    table = Table(
-        title=f"Leaderboard — run {result.run_id} ({result.schema.task}, "
-        f"ranked by validation {result.metric})"
-    )
-    for col, justify in (
-        ("#", "right"),
-        ("model", "left"),
-        ("kind", "left"),
-        (f"val {result.metric}", "right"),
-        (f"test {result.metric}", "right"),
-        ("fit s", "right"),
-        ("predict ms/1k", "right"),
-        ("size", "right"),
-        ("note", "left"),
-    ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    columns = [
+        _Col("#", justify="right"),
+        _Col("model", keep=True),
+        _Col("family", drop=1),
+        _Col("kind"),
+        _Col(f"val {result.metric}", justify="right"),
+        _Col(f"test {result.metric}", justify="right"),
+        _Col("fit s", justify="right", drop=3),
+        _Col("predict ms/1k", justify="right", drop=4),
+        _Col("size", justify="right", drop=2),
+        _Col("note"),
+    ]
+    rows, styles = [], []
     for row in result.leaderboard.to_dict("records"):
         val = _num(row["val_score"])
         if row["val_std"] is not None and not _isnan(row["val_std"]):
@@ -137,25 +136,91 @@ def leaderboard(console: Console, result: CompareResult) -> None:
             row["predict_time_s_per_1k"] * 1000 if _present(row["predict_time_s_per_1k"]) else None,
             ".1f",
         )
-        table.add_row(
-            "-" if row["rank"] is None or row["rank"] is _NA else str(row["rank"]),
-            row["title"],
-            str(row["kind"]).upper(),
-            val,
-            _num(row["test_score"]),
-            _num(row["fit_time_s"], ".2f"),
-            predict_ms,
-            _bytes(row["model_bytes"]),
-            _note(row),
-            style="dim" if row["status"] != "completed" else None,
+        rows.append(
+            [
+                "-" if row["rank"] is None or row["rank"] is _NA else str(row["rank"]),
+                str(row["model"]),
+                row["title"],
+                str(row["kind"]).upper(),
+                val,
+                _num(row["test_score"]),
+                _num(row["fit_time_s"], ".2f"),
+                predict_ms,
+                _bytes(row["model_bytes"]),
+                _note(row),
+            ]
         )
-    console.print(table)
+        styles.append("dim" if row["status"] != "completed" else None)
+    title = (
+        f"Leaderboard — run {result.run_id} ({result.schema.task}, "
+        f"ranked by validation {result.metric})"
+    )
+    console.print(_fitted_table(console, title, columns, rows, styles))
     if (result.leaderboard["status"] == "completed").any():
         new = {"image": "NEW_IMAGES/", "audio": "NEW_CLIPS/"}.get(str(result.schema.modality))
         console.print(
             f"Best: [bold]{result.best_model_name}[/]. Predict with: "
-            f"mlvsdl predict {result.run_id} {new or 'NEW.csv'} -o predictions.csv"
+            f"mlvsdl predict {result.run_id} {new or 'NEW.csv'} -o predictions.csv",
+            soft_wrap=True,  # a command to copy: never broken by inserted newlines
         )
+
+
+@dataclass(frozen=True)
+class _Col:
+    """A column of a table that must fit the terminal without cutting a value a user copies.
+
+    ``keep``: never wrapped nor cut (run ids, model names). Other columns wrap (``fold``), never
+    end in an ellipsis. ``drop``: when the narrowest layout is still too wide, columns with the
+    highest ``drop`` are left out first (0: never left out).
+    """
+
+    header: str
+    justify: str = "left"
+    keep: bool = False
+    drop: int = 0
+
+
+# A column that wraps is given its longest word, up to this many characters (longer words fold).
+_MIN_WRAPPED = 12
+
+
+def _fitted_table(
+    console: Console,
+    title: str,
+    columns: list[_Col],
+    rows: list[list[str]],
+    styles: list[str | None] | None = None,
+) -> Table:
+    """A rich table for ``console.width``: kept columns whole, the others wrapped, and
+    low-value columns (``_Col.drop``) left out, highest first, until it fits; a caption says
+    which were left out."""
+    widths = []
+    for j, col in enumerate(columns):
+        if col.keep:
+            widths.append(max([len(col.header), *(len(r[j]) for r in rows)]))
+            continue
+        words = [w for text in (col.header, *(r[j] for r in rows)) for w in text.split()]
+        widths.append(min(max(map(len, words), default=1), _MIN_WRAPPED))
+    shown = list(range(len(columns)))
+    for level in sorted({c.drop for c in columns if c.drop}, reverse=True):
+        if sum(widths[j] + 3 for j in shown) + 1 <= console.width:
+            break
+        shown = [j for j in shown if columns[j].drop != level]
+    hidden = [columns[j].header for j in range(len(columns)) if j not in shown]
+    caption = f"not shown at this width: {', '.join(hidden)} (--json has all)" if hidden else None
+    table = Table(title=title, caption=caption)
+    for j in shown:
+        col = columns[j]
+        table.add_column(
+            col.header,
+            justify=col.justify,  # type: ignore[arg-type]
+            no_wrap=col.keep,
+            min_width=widths[j] if col.keep else None,
+            overflow="fold",
+        )
+    for i, row in enumerate(rows):
+        table.add_row(*(row[j] for j in shown), style=styles[i] if styles else None)
+    return table
 
 
 def _note(row: dict[str, Any]) -> str:
@@ -202,38 +267,56 @@ def schema(console: Console, value: Schema) -> None:
 
 
 def runs(console: Console, rows: list[dict[str, Any]]) -> None:
-    table = Table(title="Runs (newest first)")
-    for col in ("run", "created", "status", "source", "target", "task", "metric", "models"):
-        table.add_column(col)
-    for r in rows:
-        status = r["status"] if r["status"] != "running" else "unfinished"
-        table.add_row(
+    if not rows:
+        console.print("No runs in this store yet.")
+        return
+    columns = [
+        _Col("run", keep=True),
+        _Col("status"),
+        _Col("target"),
+        _Col("task"),
+        _Col("metric"),
+        _Col("models", justify="right", drop=1),
+        _Col("created", drop=2),  # the run id starts with it (UTC)
+        _Col("source", drop=3),
+    ]
+    table_rows = [
+        [
             r["run_id"],
-            r["created_at"],
-            status,
-            r["source"],
+            r["status"] if r["status"] != "running" else "unfinished",
             r["target"],
             r["task"],
             r["metric"],
             str(r["n_completed"]),
-        )
-    console.print(table if rows else "No runs in this store yet.")
+            str(r["created_at"])[:16].replace("T", " "),
+            r["source"],
+        ]
+        for r in rows
+    ]
+    console.print(_fitted_table(console, "Runs (newest first)", columns, table_rows))
 
 
 def families(console: Console, items: list[Family]) -> None:
-    table = Table(title="Model families")
-    for col in ("key", "kind", "tasks", "modalities", "interpretable", "description"):
-        table.add_column(col)
-    for f in items:
-        table.add_row(
+    columns = [
+        _Col("key", keep=True),
+        _Col("kind"),
+        _Col("tasks"),
+        _Col("modalities", drop=2),
+        _Col("interpretable", drop=3),
+        _Col("description", drop=1),
+    ]
+    rows = [
+        [
             f.key,
             str(f.kind).upper(),
             ", ".join(sorted(map(str, f.tasks))),
             ", ".join(sorted(map(str, f.modalities))),
             "yes" if f.interpretable else "post hoc",
             f.description,
-        )
-    console.print(table)
+        ]
+        for f in items
+    ]
+    console.print(_fitted_table(console, "Model families", columns, rows))
 
 
 # --- analysis: recommendation, learning curves, explanations ---
@@ -250,7 +333,7 @@ def recommendation(console: Console, found: Any, report_path: Any = None) -> Non
         for change in found.changes:
             console.print(f"  [bold]What would change it:[/] {change}", highlight=False)
     if report_path is not None:
-        console.print(f"Report: {report_path}", highlight=False)
+        console.print(f"Report: {report_path}", highlight=False, soft_wrap=True)
 
 
 def curves(console: Console, section: dict[str, Any]) -> None:
@@ -301,6 +384,7 @@ def explanation(console: Console, found: Any, row: int, image_path: Any = None) 
             f"Saliency map ({found.image.note}; orange: pushed {found.explained} up, blue: "
             f"down) written to {image_path}. Top {what} of a 3 x 3 grid above.",
             highlight=False,
+            soft_wrap=True,
         )
 
 

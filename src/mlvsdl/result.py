@@ -8,10 +8,8 @@ store alone, on any machine, long after the run. Models are loaded lazily and sa
 from __future__ import annotations
 
 import os
-import platform
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,9 @@ from mlvsdl.data.media import check_inputs, media_column, read_inputs
 from mlvsdl.errors import DataError, SchemaMismatchError, StoreError
 from mlvsdl.evaluate.metrics import METRICS
 from mlvsdl.families.registry import all_families
+from mlvsdl.fastpath import as_fast_pipeline
 from mlvsdl.store import Store
+from mlvsdl.store.provenance import library_versions
 from mlvsdl.tasks import get_task
 from mlvsdl.types import Modality, Schema, Task
 
@@ -45,28 +45,19 @@ LEADERBOARD_COLUMNS = [
 ]
 
 
-def library_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for dist in ("mlvsdl", "numpy", "pandas", "scikit-learn", "lightgbm", "torch", "skops"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = "not installed"
-    return versions
-
-
 class _LazyModels(Mapping[str, Any]):
     """Fitted models by name, each loaded from the store on first access."""
 
     def __init__(self, store: Store, run_id: str, names: list[str], loaded: dict[str, Any]):
         self._store, self._run_id, self._names = store, run_id, names
-        self._loaded = {k: v for k, v in loaded.items() if k in names}
+        self._loaded = {k: as_fast_pipeline(v) for k, v in loaded.items() if k in names}
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._names:
             raise KeyError(name)
         if name not in self._loaded:
-            self._loaded[name] = self._store.load_model(self._run_id, name)
+            # a tabular pipeline predicts a few DataFrame rows through fastpath.py
+            self._loaded[name] = as_fast_pipeline(self._store.load_model(self._run_id, name))
         return self._loaded[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -90,7 +81,8 @@ class CompareResult:
 
     @property
     def best_model_name(self) -> str:
-        ranked = self.leaderboard[self.leaderboard["status"] == "completed"]
+        board = self.leaderboard
+        ranked = board[(board["status"] == "completed") & board["rank"].notna()]
         if ranked.empty:
             raise StoreError(f"run {self.run_id} has no fitted model; every candidate failed.")
         return str(ranked.iloc[0]["model"])
@@ -177,12 +169,15 @@ def _leaderboard(candidates: list[dict[str, Any]], metric_key: str) -> pd.DataFr
     frame["title"] = frame["family"].map(titles).fillna(frame["family"])
     done = frame["status"] == "completed"
     order = frame["val_score"].where(done) * (-1 if metric.greater_is_better else 1)
-    frame = frame.assign(
-        _group=frame["status"].map({"completed": 0, "failed": 1, "skipped": 2}), _order=order
-    ).sort_values(["_group", "_order", "fit_time_s"], na_position="last", kind="stable")
+    # a model refitted on all rows (--refit-all) has no validation or test score: never ranked
+    details = frame["details"] if "details" in frame else pd.Series([{}] * len(frame))
+    refit = details.map(lambda d: isinstance(d, dict) and "refit_of" in d).to_numpy(dtype=bool)
+    group = frame["status"].map({"completed": 0, "failed": 2, "skipped": 3}).where(~refit, 1)
+    frame = frame.assign(_group=group, _order=order).sort_values(
+        ["_group", "_order", "fit_time_s"], na_position="last", kind="stable"
+    )
     frame["rank"] = pd.array(
-        [i + 1 if s == "completed" else pd.NA for i, s in enumerate(frame["status"])],
-        dtype="Int64",
+        [i + 1 if g == 0 else pd.NA for i, g in enumerate(frame["_group"])], dtype="Int64"
     )
     frame["beats_baseline"] = _beats_baseline(frame, metric)
     return frame[LEADERBOARD_COLUMNS].reset_index(drop=True)

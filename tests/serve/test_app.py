@@ -66,15 +66,17 @@ def test_csv_multipart_and_csv_answers(client, stored_run):
 
 
 def test_invalid_fields_get_422_with_a_message_per_field(client):
-    answer = client.post("/predict", json={"x1": "abc", "flag": "maybe", "colour": "red", "x9": 1})
+    row = {"x1": "abc", "flag": "maybe", "colour": "red", "when": "2024-01-01", "x9": 1}
+    answer = client.post("/predict", json=row)
     assert answer.status_code == 422
     detail = {tuple(e["loc"]): e["msg"] for e in answer.json()["detail"]}
     assert set(detail) == {("body", "x1"), ("body", "flag"), ("body", "x9")}
     assert "expected a number" in detail[("body", "x1")]
 
 
-def test_unseen_category_is_answered_with_a_warning(client):
-    body = client.post("/predict", json={"x1": 0.1, "colour": "purple"}).json()
+def test_unseen_category_is_answered_with_a_warning(client, stored_run):
+    row = {**records(stored_run[2].head(1))[0], "colour": "purple"}
+    body = client.post("/predict", json=row).json()
     assert len(body["predictions"]) == 1
     assert body["warnings"] == ["colour='purple' was not seen in training; read as unknown"]
 
@@ -87,7 +89,8 @@ def test_unseen_category_is_answered_with_a_warning(client):
         (b"[1, 2]", "application/json", 422),
         (b"a=1", "application/x-www-form-urlencoded", 415),
         (b"<x/>", "application/xml", 415),
-        (b"x1,colour\n1,red\n", "text/csv", 200),
+        (b"x1,colour\n1,red\n", "text/csv", 422),  # flag and when are required
+        (b"x1,colour,flag,when\n1,red,true,2024-01-01\n", "text/csv", 200),
         (b"\x00\xff\xfe garbage", "text/csv", 422),
         (b"--b\r\nbroken", "multipart/form-data; boundary=b", 422),
         (b"x1\n1\n", "multipart/form-data", 400),  # no boundary
@@ -106,7 +109,7 @@ def test_multipart_without_a_file_field(client):
 
 
 def test_oversized_bodies_get_413(stored_run):
-    store, run_id, _ = stored_run
+    store, run_id, frame = stored_run
     small = TestClient(create_app(run_id, store, max_body_bytes=1000))
     big = json.dumps([{"x1": 1.0}] * 200).encode()
     answer = small.post("/predict", content=big, headers={"content-type": "application/json"})
@@ -117,7 +120,7 @@ def test_oversized_bodies_get_413(stored_run):
         headers={"content-type": "application/json"},
     )
     assert chunked.status_code == 413
-    assert small.post("/predict", json={"x1": 1.0}).status_code == 200
+    assert small.post("/predict", json=records(frame.head(1))[0]).status_code == 200
 
 
 def test_explain_gives_a_contribution_per_feature(client, stored_run):
@@ -162,15 +165,16 @@ def test_page_and_docs(client):
 
 
 def test_token_is_enforced_except_on_the_page_and_health(stored_run):
-    store, run_id, _ = stored_run
+    store, run_id, frame = stored_run
+    row = records(frame.head(1))[0]
     secured = TestClient(create_app(run_id, store, token="s3cret"))
     assert secured.get("/health").status_code == 200
     assert secured.get("/").status_code == 200
     for path in ("/schema", "/models", "/openapi.json", "/report"):
         assert secured.get(path).status_code == 401
-    denied = secured.post("/predict", json={"x1": 1}, headers={"authorization": "Bearer wrong"})
+    denied = secured.post("/predict", json=row, headers={"authorization": "Bearer wrong"})
     assert denied.status_code == 401 and denied.headers["www-authenticate"] == "Bearer"
-    ok = secured.post("/predict", json={"x1": 1}, headers={"authorization": "Bearer s3cret"})
+    ok = secured.post("/predict", json=row, headers={"authorization": "Bearer s3cret"})
     assert ok.status_code == 200
 
 
@@ -185,14 +189,15 @@ def test_binding_beyond_loopback_needs_a_token():
 
 
 def test_unexpected_errors_do_not_leak(stored_run):
-    store, run_id, _ = stored_run
+    store, run_id, frame = stored_run
     app = create_app(run_id, store)
 
     def broken(rows):
         raise RuntimeError("secret internal path /srv/models")
 
     app.state.served.predict = broken
-    answer = TestClient(app, raise_server_exceptions=False).post("/predict", json={"x1": 1})
+    row = records(frame.head(1))[0]
+    answer = TestClient(app, raise_server_exceptions=False).post("/predict", json=row)
     assert answer.status_code == 500
     assert answer.json() == {"detail": "internal error; the server log has the details."}
 
@@ -224,7 +229,7 @@ def test_non_finite_model_output_is_a_422_not_a_500(stored_run):
     from mlvsdl.serve.app import build_app
     from mlvsdl.serve.model import ServedModel
 
-    store, run_id, _ = stored_run
+    store, run_id, frame = stored_run
     schema = load_run(run_id, store).schema
 
     class Broken:
@@ -234,7 +239,8 @@ def test_non_finite_model_output_is_a_422_not_a_500(stored_run):
             return np.full((len(frame), 2), np.nan)
 
     served = ServedModel(run_id, "broken", Broken(), schema, {}, [], None)
-    answer = TestClient(build_app(served)).post("/predict", json={"x1": 1e300})
+    row = {**records(frame.head(1))[0], "x1": 1e300}
+    answer = TestClient(build_app(served)).post("/predict", json=row)
     assert answer.status_code == 422 and "no finite answer for row(s) 0" in answer.json()["detail"]
 
 

@@ -33,6 +33,7 @@ def test_serve_command_answers_and_stops(stored_run):
     port = _free_port()
     env = {**os.environ, "MLVSDL_TOKEN": "t0ken"}
     command = [sys.executable, "-m", "mlvsdl.cli", "serve", "latest", "--store", str(store)]
+    command.append("--allow-missing")  # the partial record below is answered, listing imputed
     process = subprocess.Popen(
         [*command, "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
     )
@@ -52,6 +53,7 @@ def test_serve_command_answers_and_stops(stored_run):
         auth = {**json_type, "Authorization": "Bearer t0ken"}
         status, answer = _get(base + "/predict", body, auth)
         assert status == 200 and answer["predictions"][0]["prediction"] in ("no", "yes")
+        assert sorted(answer["predictions"][0]["imputed"]) == ["flag", "when"]
     finally:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)

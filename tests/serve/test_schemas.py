@@ -29,7 +29,21 @@ def _schema() -> Schema:
 
 @pytest.fixture(scope="module")
 def validator() -> RowValidator:
-    return RowValidator(_schema())
+    """Lenient, so that each test below can send the fields it is about."""
+    return RowValidator(_schema(), allow_missing=True)
+
+
+def test_fields_never_missing_in_training_are_required_by_default():
+    with pytest.raises(RequestError) as caught:
+        RowValidator(_schema()).validate([{"amount": "", "member": None, "colour": "NA"}])
+    assert caught.value.status_code == 422
+    assert [e["loc"][-1] for e in caught.value.detail] == [
+        "amount",
+        "member",
+        "signed up",
+        "note",
+        "colour",
+    ]
 
 
 def test_valid_values_are_normalized_for_the_cleaner(validator):

@@ -83,7 +83,7 @@ def infer_schema(
             raise ConfigError("no target given; pass --target COLUMN (the column to predict).")
         excluded = target = str(target)
         _check_target_name(frame, target)
-        frame, dropped_note = _drop_missing_target(frame, target)
+        frame, dropped_note = drop_missing_target(frame, target)
         notes += dropped_note
         y, chosen, classes, task_notes = _resolve_task(frame[target], target, requested)
         frame[target] = y
@@ -225,7 +225,7 @@ def _check_target_name(frame: pd.DataFrame, target: str) -> None:
     )
 
 
-def _drop_missing_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, list[str]]:
+def drop_missing_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, list[str]]:
     y = frame[target]
     missing = y.isna().to_numpy(dtype=bool, copy=True)
     if _is_textual(y):

@@ -20,7 +20,7 @@ from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold
 from mlvsdl.errors import ConfigError, DataError, TargetError
 from mlvsdl.types import Task
 
-__all__ = ["Splits", "make_splits", "min_rows_needed"]
+__all__ = ["Splits", "make_splits", "min_rows_needed", "splits_with_given_test"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,6 +116,46 @@ def _classification_splits(
         np.zeros((len(train), 1)), codes[train]
     )
     return Splits(train=train, test=test, folds=tuple((fit, val) for fit, val in folds))
+
+
+def splits_with_given_test(
+    y: np.ndarray, task: Task, n_train: int, *, n_folds: int = 5, random_state: int = 0
+) -> Splits:
+    """The user's own test rows: the first ``n_train`` rows of ``y`` train (and give the
+    ``n_folds`` folds, seeded; ``n_folds == 1``: the first of 5 folds as a holdout), the rest
+    are the test split.
+
+    Raises:
+        TargetError: a test row has a class the training rows do not.
+        DataError: no test rows, or too few training rows (per class) for the folds.
+    """
+    task = Task(task)
+    y = np.asarray(y)
+    train, test = np.arange(n_train), np.arange(n_train, len(y))
+    if len(test) == 0:
+        raise DataError("the test file has no rows with a target value; give it labelled rows.")
+    k = n_folds if n_folds > 1 else 5
+    if task.is_classification:
+        seen = set(pd.unique(y[train]).tolist())
+        unseen = [v for v in pd.unique(y[test]).tolist() if v not in seen]
+        if unseen:
+            shown = ", ".join(repr(_plain(v)) for v in unseen[:5])
+            raise TargetError(
+                f"the test file's target has class(es) {shown} that the training data does not "
+                "have; make the labels match (e.g. no trailing '.' or spaces)."
+            )
+        codes, _ = pd.factorize(y[train])
+        counts = np.bincount(codes)
+        if counts.min() < k:
+            _raise_too_few(n_train, len(counts) * k, k, int(counts.min()))
+        splitter: Any = StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state)
+        folds = splitter.split(np.zeros((n_train, 1)), codes)
+    else:
+        if n_train < k:
+            _raise_too_few(n_train, k, k, n_train)
+        folds = KFold(n_splits=k, shuffle=True, random_state=random_state).split(train)
+    found = tuple((fit, val) for fit, val in folds)
+    return Splits(train=train, test=test, folds=found if n_folds > 1 else found[:1])
 
 
 def _regression_splits(n: int, test_size: float, n_folds: int, random_state: int) -> Splits:

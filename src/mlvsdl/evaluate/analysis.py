@@ -116,7 +116,7 @@ class _Context:
     ) -> None:
         self.store, self.run_id, self.data, self.budget_s = store, run_id, data, budget_s
         self._models = dict(models)
-        self.candidates = store.db.candidates(run_id)
+        self.candidates = store.db.candidates(run_id, refits=False)
         self.done = [c for c in self.candidates if c["status"] == "completed"]
         families = {f.key: f for f in all_families()}
         self.titles = {

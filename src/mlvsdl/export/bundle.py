@@ -30,10 +30,11 @@ from typing import Any
 import pandas as pd
 
 from mlvsdl.errors import StoreError
-from mlvsdl.result import library_versions, load_run, predict_frame
+from mlvsdl.result import load_run, predict_frame
 from mlvsdl.store import Store
 from mlvsdl.store.artifacts import load_estimator, write_bytes_atomic
 from mlvsdl.store.db import check_run_id
+from mlvsdl.store.provenance import library_versions
 from mlvsdl.types import Schema
 
 __all__ = ["BUNDLE_FORMAT", "BundledModel", "load_model", "write_bundle"]

@@ -101,6 +101,22 @@ class TableCleaner(TransformerMixin, BaseEstimator):
             )
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        out, categorical = self.clean_arrays(X)
+        frame = pd.DataFrame(out, index=X.index)
+        if self.categorical:
+            # one 2-D object block: pandas would otherwise convert each column of strings to its
+            # Arrow string type, which costs more than the cleaning and is undone by the encoders
+            values = np.column_stack(categorical)
+            codes = pd.DataFrame(  # the block is ours: no copy
+                values, index=X.index, columns=list(self.categorical), dtype=object, copy=False
+            )
+            frame = pd.concat([frame, codes], axis=1)
+        return frame  # built in the order of get_feature_names_out: numerics, then categoricals
+
+    def clean_arrays(self, X: pd.DataFrame) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+        """The cleaned columns as arrays, without building a frame: float64 numeric columns by
+        output name, then one object array of category strings per categorical column (the
+        fast path for a few rows, ``fastpath.py``, reads these)."""
         self._check(X)
         out: dict[str, Any] = {}
         for name in self.numeric:
@@ -115,16 +131,7 @@ class TableCleaner(TransformerMixin, BaseEstimator):
             values = X[name].astype("object").where(X[name].notna(), "").astype(str)
             out[f"{name}__n_chars"] = values.str.len().astype("float64").to_numpy()
             out[f"{name}__n_words"] = values.str.split().str.len().astype("float64").to_numpy()
-        frame = pd.DataFrame(out, index=X.index)
-        if self.categorical:
-            # one 2-D object block: pandas would otherwise convert each column of strings to its
-            # Arrow string type, which costs more than the cleaning and is undone by the encoders
-            values = np.column_stack([_to_category_strings(X[n]) for n in self.categorical])
-            codes = pd.DataFrame(  # the block is ours: no copy
-                values, index=X.index, columns=list(self.categorical), dtype=object, copy=False
-            )
-            frame = pd.concat([frame, codes], axis=1)
-        return frame  # built in the order of get_feature_names_out: numerics, then categoricals
+        return out, [_to_category_strings(X[n]) for n in self.categorical]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         numeric = [*self.numeric, *self.boolean]

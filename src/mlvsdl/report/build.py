@@ -70,7 +70,7 @@ class ReportData:
 
 def load_report_data(store: Store, run_id: str) -> ReportData:
     run = store.db.run(check_run_id(run_id))
-    candidates = store.db.candidates(run_id)
+    candidates = store.db.candidates(run_id, refits=False)
     families = {f.key: f for f in all_families()}
     return ReportData(
         run=run,

@@ -7,17 +7,15 @@ killed between the two leaves an unreferenced file, never a candidate without it
 from __future__ import annotations
 
 import json
-import os
-import platform
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
 from mlvsdl.families.base import Family
-from mlvsdl.result import library_versions
 from mlvsdl.search.trial import TrialResult
 from mlvsdl.store import Store
+from mlvsdl.store.provenance import hardware, library_versions
 from mlvsdl.types import Schema
 
 __all__ = ["hardware", "now_iso", "record_trial", "to_json"]
@@ -97,16 +95,3 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
-
-
-def hardware() -> dict[str, Any]:
-    import torch
-
-    return {
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "python": platform.python_version(),
-    }

@@ -39,7 +39,7 @@ from mlvsdl.families.registry import get_family
 from mlvsdl.tasks import Predictions, TaskSpec, get_task
 from mlvsdl.types import Schema
 
-__all__ = ["TrialResult", "TrialSpec", "run_trial"]
+__all__ = ["TrialResult", "TrialSpec", "limit_rows", "run_trial"]
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class _Allowance:
         self.rows_left = max(self.rows_left - rows, 0)
 
 
-def _limit_rows(idx: np.ndarray, limit: int | None, random_state: int) -> np.ndarray:
+def limit_rows(idx: np.ndarray, limit: int | None, random_state: int) -> np.ndarray:
     if limit is None or len(idx) <= limit:
         return idx
     rng = np.random.default_rng(random_state)
@@ -175,7 +175,7 @@ def _fit_rows(
     seed: int,
     per_fit_s: float | None,
 ) -> _Fitted:
-    rows = _limit_rows(available, limit, seed)
+    rows = limit_rows(available, limit, seed)
     task = get_task(spec.schema.task)
     start = time.perf_counter()
     model = _fit(task, clone(template), spec.X.iloc[rows], _rows(spec.y, rows), spec, per_fit_s)
@@ -267,7 +267,7 @@ def _run(spec: TrialSpec) -> TrialResult:
 
     X_test, y_test = spec.X.iloc[spec.splits.test], _rows(spec.y, spec.splits.test)
     test_metrics, _ = _evaluate(spec, model, X_test, y_test)
-    scored = _limit_rows(kept.rows, TRAIN_SCORE_ROWS, spec.random_state)
+    scored = limit_rows(kept.rows, TRAIN_SCORE_ROWS, spec.random_state)
     train_metrics, _ = _evaluate(spec, model, spec.X.iloc[scored], _rows(spec.y, scored))
     # Latency per 1,000 rows is timed on 1,000 test rows (repeated if the test split is smaller),
     # so fixed per-call costs are not inflated by extrapolation from a small split.

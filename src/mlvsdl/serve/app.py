@@ -13,7 +13,8 @@ Endpoints (all JSON unless said otherwise):
     GET  /docs      OpenAPI documentation (/openapi.json)
 
 Every error answers ``{"detail": ...}``: 401 (token), 413 (body too large), 415 (content
-type), 422 (invalid input, with one message per field), 404, 409; an unexpected failure answers a
+type), 422 (invalid input, or a field absent that was never missing in training, with one
+message per field), 404, 409; an unexpected failure answers a
 generic 500 and is logged with its traceback, never sent to the client. The model is loaded
 once; requests of at most ``INLINE_ROWS`` rows (``INLINE_BYTES`` of body) are parsed and
 predicted on the event loop (no thread hop), larger ones in the thread pool.
@@ -69,6 +70,7 @@ def create_app(
     model: str | None = None,
     token: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    allow_missing: bool = False,
 ) -> FastAPI:
     """A FastAPI app serving ``model`` (default: the best) of run ``run_id``.
 
@@ -79,8 +81,10 @@ def create_app(
         token: when set, every endpoint but ``/`` and ``/health`` needs
             ``Authorization: Bearer <token>``.
         max_body_bytes: larger request bodies are refused with 413.
+        allow_missing: accept records without the fields that had a value in every training
+            row (each answer lists them under ``imputed``); by default they are required.
     """
-    served = load_served_model(run_id, store, model)
+    served = load_served_model(run_id, store, model, allow_missing=allow_missing)
     return build_app(served, token=token, max_body_bytes=max_body_bytes)
 
 

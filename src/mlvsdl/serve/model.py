@@ -60,9 +60,10 @@ class ServedModel:
     leaderboard: list[dict[str, Any]]
     report_path: Path | None
     levels: dict[str, list[str]] = field(default_factory=dict)
+    allow_missing: bool = False  # else fields never missing in training are required
 
     def __post_init__(self) -> None:
-        self.validator = RowValidator(self.schema)
+        self.validator = RowValidator(self.schema, allow_missing=self.allow_missing)
         self.features = self.schema.feature_names
         self.media_columns = list(self.validator.media_columns)
         self.classes = (
@@ -132,11 +133,21 @@ class ServedModel:
 
     def answer(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         """The body of a /predict answer: model name, predictions and any warnings."""
-        body: dict[str, Any] = {"model": self.name, "predictions": self.predict(rows)}
+        predictions = self.predict(rows)
+        for prediction, row in zip(predictions, rows, strict=True):
+            imputed = self.imputed(row)
+            if imputed:
+                prediction["imputed"] = imputed
+        body: dict[str, Any] = {"model": self.name, "predictions": predictions}
         warnings = self.warnings(rows)
         if warnings:
             body["warnings"] = warnings
         return body
+
+    def imputed(self, row: dict[str, Any]) -> list[str]:
+        """Fields absent from ``row`` that had a value in every training row: the model answers
+        from a stand-in value it never trained on (only possible with ``allow_missing``)."""
+        return [name for name in self.validator.never_missing if row.get(name) is None]
 
     @property
     def explain_unavailable(self) -> str | None:
@@ -169,8 +180,10 @@ class ServedModel:
             explained = f"predicted {self.schema.target}"
         else:
             explained = f"probability of class {result['prediction']!r}"
+        imputed = self.imputed(row)
         return {
             **result,
+            **({"imputed": imputed} if imputed else {}),
             "explained": explained,
             "method": EXPLAIN_METHOD,
             "contributions": contributions,
@@ -215,6 +228,7 @@ class ServedModel:
                 "widget": types[column.name].widget if column.name in types else None,
                 "reference": self.reference.get(column.name),
                 "missing_fraction": column.missing_fraction,
+                "required": column.name in self.validator.required,
             }
             if column.name in self.levels:
                 item["levels"] = self.levels[column.name][:MAX_LEVELS]
@@ -234,6 +248,7 @@ class ServedModel:
             "fields": fields,
             "ignored": [c.name for c in self.schema.dropped]
             + [c for c in (self.schema.target, self.schema.label) if c is not None],
+            "allow_missing": self.allow_missing,
             "explain": unavailable is None,
             **({"explain_unavailable": unavailable} if unavailable else {}),
         }
@@ -268,7 +283,11 @@ def category_levels(estimator: Any, schema: Schema) -> dict[str, list[str]]:
 
 
 def load_served_model(
-    run_id: str, store: str | os.PathLike[str] | None = None, model: str | None = None
+    run_id: str,
+    store: str | os.PathLike[str] | None = None,
+    model: str | None = None,
+    *,
+    allow_missing: bool = False,
 ) -> ServedModel:
     """Load ``model`` (default: the best) of run ``run_id`` once, for serving."""
     result = load_run(check_run_id(run_id), store=store)
@@ -291,4 +310,5 @@ def load_served_model(
         leaderboard=[{k: json_scalar(r[k]) for k in columns} for r in board.to_dict("records")],
         report_path=report,
         levels=category_levels(estimator, result.schema),
+        allow_missing=allow_missing,
     )

@@ -120,7 +120,8 @@ function widget(field, index) {
   const label = el("label", { for: id, id: "label-" + index });
   if (["text", "image", "audio"].includes(field.widget)) label.classList.add("wide");
   label.appendChild(el("span", {}, field.name));
-  label.appendChild(el("span", { class: "kind" }, field.kind));
+  const kind = field.kind + (field.required ? ", required" : "");
+  label.appendChild(el("span", { class: "kind" }, kind));
   label.appendChild(input);
   if (input.type === "file") label.appendChild(el("span", { class: "holder" }));
   label.appendChild(el("span", { class: "fielderror" }));
@@ -234,7 +235,10 @@ async function submit(event) {
     const prediction = await call("/predict", options);
     showFieldErrors(null);
     showPrediction(prediction.predictions[0]);
-    $("warnings").textContent = (prediction.warnings || []).join("\n");
+    const notes = (prediction.warnings || []).slice();
+    const imputed = prediction.predictions[0].imputed;
+    if (imputed) notes.unshift("imputed (never missing in training): " + imputed.join(", "));
+    $("warnings").textContent = notes.join("\n");
     if (schema.explain) showExplanation(await call("/explain", options));
     $("status").textContent = "done";
   } catch (err) {
@@ -306,7 +310,8 @@ PAGE_HTML = f"""<!doctype html>
 <form id="predict-form">
   <h2>Input</h2>
   <p class="muted" id="hint">Filled with typical training values; change any field and press
-  Predict. Empty means missing.</p>
+  Predict. Empty means missing, which required fields (never missing in training) refuse
+  unless the server runs with --allow-missing.</p>
   <div id="fields"></div>
   <button type="submit" id="predict">Predict and explain</button>
   <span id="status" class="muted"></span>

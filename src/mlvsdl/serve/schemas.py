@@ -3,9 +3,12 @@
 Each :class:`~mlvsdl.types.ColumnKind` maps to a :class:`FieldType`: a validator that turns what a
 client sent (JSON values, or CSV text) into what the model's cleaning step reads, or raises a
 ``ValueError`` whose message names what was expected. A new column kind slots in by adding one
-entry to :data:`FIELD_TYPES`. Every field may be absent or null (the models handle missing
-values); unknown fields are refused, so a misspelt column name is an error rather than a silently
-missing value. The target and the columns the run dropped are accepted and ignored.
+entry to :data:`FIELD_TYPES`. A field that was never missing in training is required (absent or
+null: a 422 naming it), since the model would answer from an imputed value it never trained on;
+with ``allow_missing`` every field may be absent or null, and the server lists the imputed ones
+in its answer. Fields that were sometimes missing in training may always be absent. Unknown
+fields are refused, so a misspelt column name is an error rather than a silently missing value.
+The target and the columns the run dropped are accepted and ignored.
 
 The image or audio column of a media run is the one required field: its value is a file's
 content (an upload, or ``{"base64": ...}`` in JSON), decoded and brought to the run's size or
@@ -177,11 +180,21 @@ def field_type(kind: ColumnKind) -> FieldType:
 
 
 class RowValidator:
-    """Validates records (dicts) against a schema and returns clean, model-ready rows."""
+    """Validates records (dicts) against a schema and returns clean, model-ready rows.
 
-    def __init__(self, schema: Schema) -> None:
+    ``never_missing`` lists the fields that had a value in every training row; they are
+    ``required`` unless ``allow_missing``.
+    """
+
+    def __init__(self, schema: Schema, *, allow_missing: bool = False) -> None:
         self.schema = schema
         self.features = schema.feature_names
+        self.never_missing = [
+            c.name
+            for c in schema.columns
+            if c.used and c.kind not in MEDIA_KINDS and not c.missing_fraction
+        ]
+        self.required = [] if allow_missing else list(self.never_missing)
         self.types: dict[str, FieldType] = {}
         self.media_columns: list[str] = []
         fields: dict[str, Any] = {}
@@ -223,14 +236,38 @@ class RowValidator:
         return {"anyOf": [row, {"type": "array", "items": row}]}
 
     def validate(self, records: list[Any], *, single: bool = False) -> list[dict[str, Any]]:
-        """Clean rows (feature columns only, absent ones as None) or a 422 with every problem."""
+        """Clean rows (feature columns only, absent ones as None) or a 422 with every problem:
+        invalid values, unknown fields and absent required fields together."""
         try:
             rows = self._rows.validate_python(records)
         except ValidationError as exc:
             errors = _field_errors(exc, single=single, missing=self.missing_messages())
-            raise RequestError(422, errors) from None
+            # the raw records, only read for which required fields they lack
+            errors += self._absent_required(records, single=single, absent=_missing)
+            raise RequestError(422, errors[:50]) from None
+        errors = self._absent_required(rows, single=single)
+        if errors:
+            raise RequestError(422, errors[:50])
         features = self.features
         return [{name: row.get(name) for name in features} for row in rows]
+
+    def _absent_required(
+        self,
+        rows: list[Any],
+        *,
+        single: bool,
+        absent: Callable[[Any], bool] = lambda value: value is None,
+    ) -> list[dict[str, Any]]:
+        """One error per required field a row lacks (absent, or a value read as missing)."""
+        out = []
+        for index, row in enumerate(rows):
+            if not isinstance(row, dict):
+                continue
+            for name in self.required:
+                if absent(row.get(name)):
+                    loc = ["body", name] if single else ["body", index, name]
+                    out.append({"loc": loc, "msg": REQUIRED_MESSAGE})
+        return out
 
 
 def _annotated(kind: FieldType, name: str) -> Any:
@@ -238,6 +275,10 @@ def _annotated(kind: FieldType, name: str) -> Any:
     return Annotated[Any, PlainValidator(kind.validate), WithJsonSchema(schema)]
 
 
+REQUIRED_MESSAGE = (
+    "missing: this field had a value in every training row, so the model cannot answer "
+    "reliably without it; send a value (or start the server with --allow-missing)"
+)
 _MESSAGES = {
     "extra_forbidden": "unknown field; GET /schema lists the fields this model takes",
     "dict_type": "expected an object with one field per column",

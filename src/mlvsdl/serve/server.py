@@ -47,12 +47,20 @@ def run_server(
     token: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     on_ready: Callable[[ServedModel], None] | None = None,
+    allow_missing: bool = False,
 ) -> None:
     """Load the model once, then serve it until interrupted (``on_ready`` is told when loaded)."""
     check_binding(host, token)
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port must be between 0 and 65535, got {port}.")
-    app = create_app(run_id, store, model=model, token=token, max_body_bytes=max_body_bytes)
+    app = create_app(
+        run_id,
+        store,
+        model=model,
+        token=token,
+        max_body_bytes=max_body_bytes,
+        allow_missing=allow_missing,
+    )
     served: ServedModel = app.state.served
     logger.info("serving model %s of run %s on %s:%d", served.name, served.run_id, host, port)
     if on_ready is not None:
