@@ -49,7 +49,7 @@ def _pipeline(schema: Schema, encoder: BaseEstimator | None, model: BaseEstimato
 
 def _dummy(schema: Schema, seed: int) -> Pipeline:
     if schema.task is Task.ANOMALY:
-        return _pipeline(schema, None, ConstantDetector())
+        return _pipeline(schema, linear_encoder(schema), ConstantDetector())
     if schema.task.is_classification:
         model = DummyClassifier(strategy="prior", random_state=seed)
     else:

@@ -24,17 +24,20 @@ class ConstantDetector(OutlierMixin, BaseEstimator):
         self.contamination = contamination
 
     def fit(self, X: Any, y: Any = None) -> ConstantDetector:
-        validate_data(self, X, accept_sparse=True, dtype=None, ensure_all_finite=False)
+        validate_data(self, X, accept_sparse=True)
         self.offset_ = 0.0
         self.threshold_rule_ = "none: every row scores the same"
         return self
 
     def score_samples(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "offset_")
-        X = validate_data(
-            self, X, accept_sparse=True, reset=False, dtype=None, ensure_all_finite=False
-        )
+        X = validate_data(self, X, accept_sparse=True, reset=False)
         return np.zeros(X.shape[0])
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def decision_function(self, X: Any) -> np.ndarray:
         return self.score_samples(X) - self.offset_
