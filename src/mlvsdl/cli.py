@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -41,6 +42,8 @@ NaOpt = Annotated[
     typer.Option("--na-values", help="Comma-separated cell values read as missing (default: ?)."),
 ]
 RunArg = Annotated[str, typer.Argument(help="Run id (see 'mlvsdl runs'), or 'latest'.")]
+# Options whose value may be left out (``--mlflow`` alone): main() fills in this word for them.
+OPTIONAL_VALUE = {"--mlflow": "store"}
 BadFileOpt = Annotated[
     str,
     typer.Option(
@@ -109,6 +112,14 @@ def compare(
             "--curves", help="Also trace learning curves (30% of the time budget is kept for them)."
         ),
     ] = False,
+    mlflow: Annotated[
+        str | None,
+        typer.Option(
+            "--mlflow",
+            metavar="[TRACKING_URI]",
+            help="Also log the run to MLflow (alone: a SQLite database in the store).",
+        ),
+    ] = None,
 ) -> None:
     """Train ML and DL families on one table under one protocol and rank them."""
     from mlvsdl.compare import compare as run_compare
@@ -132,6 +143,7 @@ def compare(
             on_bad_file=on_bad_file,
             curves=curves,
             label_from_name=label_from_name,
+            mlflow=True if mlflow == OPTIONAL_VALUE["--mlflow"] else mlflow,
         )
     render.leaderboard(console, result)
     render.recommendation(console, result.recommendation, result.report_path)
@@ -386,10 +398,22 @@ def export(
         raise MlvsdlError(f"unknown --format {fmt!r}; choose onnx or bundle.")
 
 
+def fill_optional_values(args: list[str]) -> list[str]:
+    """``--mlflow`` given without a value (last, or followed by another option) gets its
+    default word, since Typer options always take a value."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        out.append(arg)
+        following = args[i + 1] if i + 1 < len(args) else None
+        if arg in OPTIONAL_VALUE and (following is None or following.startswith("-")):
+            out.append(OPTIONAL_VALUE[arg])
+    return out
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app(standalone_mode=False)
+        app(args=fill_optional_values(sys.argv[1:]), standalone_mode=False)
     except MlvsdlError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None

@@ -35,6 +35,7 @@ from mlvsdl.search.budget import Budget
 from mlvsdl.search.record import hardware, now_iso, record_trial, to_json
 from mlvsdl.search.trial import TrialSpec, run_trial
 from mlvsdl.store import Store
+from mlvsdl.track import mlflow as tracking
 from mlvsdl.types import Kind, Modality, Schema, Task
 
 __all__ = ["Event", "compare"]
@@ -162,6 +163,7 @@ def compare(
     on_bad_file: str = "skip",
     curves: bool = False,
     label_from_name: str | None = None,
+    mlflow: str | bool | None = None,
 ) -> CompareResult:
     """Train every suitable ML and DL family on ``data`` under one protocol and rank them.
 
@@ -189,6 +191,8 @@ def compare(
             then get 70 % of ``time_budget`` and the curves what is left.
         label_from_name: for a folder, a file-name pattern that holds the label, such as
             ``"{label}_*.wav"``.
+        mlflow: also log the finished run to MLflow: True for a SQLite tracking database in the
+            store, or a tracking URI (see ``track/mlflow.py``).
     """
     read_options: dict[str, Any] = {"names": tuple(names) if names is not None else None}
     if na_values is not None:
@@ -206,6 +210,8 @@ def compare(
         modality,
         on_bad_file,
     )
+    if mlflow:
+        tracking.check_available()
     emit = on_event or (lambda event: None)
     db_store = Store(store)
     run_id = _new_run_id()
@@ -269,6 +275,8 @@ def compare(
             db_store.db.finish_run(run_id, status, now_iso())
         emit(Event("analysis", elapsed_s=budget.elapsed_s, info={"curves": curves}))
         _analyse(db_store, run_id, plan, models, seed, time_budget, budget, curves)
+    if mlflow:
+        tracking.log_run(db_store, run_id, mlflow, example=plan.frame.iloc[plan.splits.train[:5]])
     return load_run(run_id, store=db_store.root, preloaded=models)
 
 
