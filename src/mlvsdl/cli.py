@@ -120,6 +120,14 @@ def compare(
             help="Also log the run to MLflow (alone: a SQLite database in the store).",
         ),
     ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            metavar="RUN",
+            help="Continue this unfinished run (same data and settings); keeps what it finished.",
+        ),
+    ] = None,
 ) -> None:
     """Train ML and DL families on one table under one protocol and rank them."""
     from mlvsdl.compare import compare as run_compare
@@ -144,6 +152,7 @@ def compare(
             curves=curves,
             label_from_name=label_from_name,
             mlflow=True if mlflow == OPTIONAL_VALUE["--mlflow"] else mlflow,
+            resume=resume,
         )
     render.leaderboard(console, result)
     render.recommendation(console, result.recommendation, result.report_path)

@@ -33,6 +33,7 @@ from mlvsdl.families.registry import resolve_families
 from mlvsdl.result import CompareResult, library_versions, load_run
 from mlvsdl.search.budget import Budget
 from mlvsdl.search.record import hardware, now_iso, record_trial, to_json
+from mlvsdl.search.resume import open_run
 from mlvsdl.search.trial import TrialSpec, run_trial
 from mlvsdl.store import Store
 from mlvsdl.track import mlflow as tracking
@@ -164,6 +165,7 @@ def compare(
     curves: bool = False,
     label_from_name: str | None = None,
     mlflow: str | bool | None = None,
+    resume: str | None = None,
 ) -> CompareResult:
     """Train every suitable ML and DL family on ``data`` under one protocol and rank them.
 
@@ -193,6 +195,8 @@ def compare(
             ``"{label}_*.wav"``.
         mlflow: also log the finished run to MLflow: True for a SQLite tracking database in the
             store, or a tracking URI (see ``track/mlflow.py``).
+        resume: continue this unfinished run (same data and settings): its recorded candidates
+            are kept, the rest run under what is left of ``time_budget``.
     """
     read_options: dict[str, Any] = {"names": tuple(names) if names is not None else None}
     if na_values is not None:
@@ -214,7 +218,7 @@ def compare(
         tracking.check_available()
     emit = on_event or (lambda event: None)
     db_store = Store(store)
-    run_id = _new_run_id()
+    run_id = resume or _new_run_id()
     settings = {
         "time_budget_s": time_budget,
         "n_folds": plan.n_folds,
@@ -232,7 +236,8 @@ def compare(
         "on_bad_file": on_bad_file,
         "label_from_name": label_from_name,  # for a folder: read it with data.media.read_inputs
     }
-    db_store.db.insert_run(
+    opened = open_run(
+        db_store,
         {
             "run_id": run_id,
             "created_at": now_iso(),
@@ -246,10 +251,11 @@ def compare(
             "fingerprint": plan.table.fingerprint,
             "schema_json": to_json(plan.schema.to_dict()),
             "settings_json": to_json(settings),
-        }
+        },
+        resume,
     )
     db_store.run_dir(run_id).mkdir(parents=True, exist_ok=True)
-    budget = Budget(_family_budget_s(time_budget, curves))
+    budget = Budget(_family_budget_s(time_budget, curves), spent_s=opened.spent_s)
     emit(
         Event(
             "start",
@@ -267,6 +273,8 @@ def compare(
     with sklearn.config_context(working_memory=WORKING_MEMORY_MB):
         try:
             for index, family in enumerate(plan.families):
+                if family.key in opened.done:
+                    continue
                 fitted = _run_family(db_store, run_id, plan, family, index, budget, seed, emit)
                 if fitted is not None:
                     models[family.key] = fitted
