@@ -43,7 +43,7 @@ NaOpt = Annotated[
 ]
 RunArg = Annotated[str, typer.Argument(help="Run id (see 'mlvsdl runs'), or 'latest'.")]
 # Options whose value may be left out (``--mlflow`` alone): main() fills in this word for them.
-OPTIONAL_VALUE = {"--mlflow": "store"}
+OPTIONAL_VALUE = {"--mlflow": "store", "--ray": "local"}
 BadFileOpt = Annotated[
     str,
     typer.Option(
@@ -128,6 +128,20 @@ def compare(
             help="Continue this unfinished run (same data and settings); keeps what it finished.",
         ),
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", help="Trials run at once (worker processes; default 1)."),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="[ADDRESS]",
+            envvar="MLVSDL_RAY_ADDRESS",
+            help="Run trials as Ray tasks: alone starts a local runtime; 'auto' joins the cluster "
+            "on this machine; or host:port.",
+        ),
+    ] = None,
 ) -> None:
     """Train ML and DL families on one table under one protocol and rank them."""
     from mlvsdl.compare import compare as run_compare
@@ -153,6 +167,8 @@ def compare(
             label_from_name=label_from_name,
             mlflow=True if mlflow == OPTIONAL_VALUE["--mlflow"] else mlflow,
             resume=resume,
+            jobs=jobs,
+            ray=True if ray == OPTIONAL_VALUE["--ray"] else ray,
         )
     render.leaderboard(console, result)
     render.recommendation(console, result.recommendation, result.report_path)

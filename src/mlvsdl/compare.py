@@ -25,16 +25,16 @@ import sklearn
 from mlvsdl.data import Splits, Table, infer_schema, make_splits
 from mlvsdl.data.media import check_inputs, read_inputs
 from mlvsdl.errors import ConfigError
-from mlvsdl.evaluate.cost import MemoryProbe
 from mlvsdl.evaluate.local import reference_values
 from mlvsdl.evaluate.metrics import Metric, get_metric
 from mlvsdl.families.base import Family
 from mlvsdl.families.registry import resolve_families
 from mlvsdl.result import CompareResult, library_versions, load_run
 from mlvsdl.search.budget import Budget
+from mlvsdl.search.executor import Executor, measured_trial, open_executor, run_families
 from mlvsdl.search.record import hardware, now_iso, record_trial, to_json
 from mlvsdl.search.resume import open_run
-from mlvsdl.search.trial import TrialSpec, run_trial
+from mlvsdl.search.trial import TrialSpec
 from mlvsdl.store import Store
 from mlvsdl.track import mlflow as tracking
 from mlvsdl.types import Kind, Modality, Schema, Task
@@ -166,6 +166,8 @@ def compare(
     label_from_name: str | None = None,
     mlflow: str | bool | None = None,
     resume: str | None = None,
+    jobs: int | None = None,
+    ray: str | bool | None = None,
 ) -> CompareResult:
     """Train every suitable ML and DL family on ``data`` under one protocol and rank them.
 
@@ -197,6 +199,9 @@ def compare(
             store, or a tracking URI (see ``track/mlflow.py``).
         resume: continue this unfinished run (same data and settings): its recorded candidates
             are kept, the rest run under what is left of ``time_budget``.
+        jobs: trials run at once (worker processes on this machine; with ``ray``, Ray tasks).
+        ray: run trials as Ray tasks: True starts a local runtime, ``"auto"`` joins the cluster
+            on this machine, ``"host:port"`` that one (None: ``$MLVSDL_RAY_ADDRESS`` if set).
     """
     read_options: dict[str, Any] = {"names": tuple(names) if names is not None else None}
     if na_values is not None:
@@ -270,14 +275,19 @@ def compare(
     )
     status = "interrupted"
     models: dict[str, Any] = {}
-    with sklearn.config_context(working_memory=WORKING_MEMORY_MB):
+    with (
+        sklearn.config_context(working_memory=WORKING_MEMORY_MB),
+        open_executor(jobs, ray, plan.frame, plan.y) as executor,
+    ):
         try:
-            for index, family in enumerate(plan.families):
-                if family.key in opened.done:
-                    continue
-                fitted = _run_family(db_store, run_id, plan, family, index, budget, seed, emit)
-                if fitted is not None:
-                    models[family.key] = fitted
+            todo = [(i, f) for i, f in enumerate(plan.families) if f.key not in opened.done]
+            models = run_families(
+                executor,
+                todo,
+                lambda i, f: _run_family(
+                    db_store, run_id, plan, f, i, budget, seed, emit, executor
+                ),
+            )
             status = "completed"
         finally:
             db_store.db.finish_run(run_id, status, now_iso())
@@ -354,6 +364,7 @@ def _run_family(
     budget: Budget,
     seed: int,
     emit: Listener,
+    executor: Executor | None = None,
 ) -> Any:
     cost = family.cost_hint(plan.schema)
     boundable = family.kind is Kind.DL
@@ -378,21 +389,19 @@ def _run_family(
         )
     )
     start = time.perf_counter()
-    with MemoryProbe() as memory:
-        result = run_trial(
-            TrialSpec(
-                family.key,
-                plan.schema,
-                plan.frame,
-                plan.y,
-                plan.splits,
-                plan.metric.key,
-                seed,
-                max_time_s,
-            )
+    result, measured = (executor.run if executor else measured_trial)(
+        TrialSpec(
+            family.key,
+            plan.schema,
+            plan.frame,
+            plan.y,
+            plan.splits,
+            plan.metric.key,
+            seed,
+            max_time_s,
         )
+    )
     budget.record(cost, time.perf_counter() - start)
-    measured = {"peak_fit_memory_bytes": memory.peak_bytes, "memory_method": memory.method}
     row = record_trial(
         store,
         run_id,
