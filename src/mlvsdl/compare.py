@@ -31,7 +31,13 @@ from mlvsdl.families.base import Family
 from mlvsdl.families.registry import resolve_families
 from mlvsdl.result import CompareResult, library_versions, load_run
 from mlvsdl.search.budget import Budget
-from mlvsdl.search.executor import Executor, measured_trial, open_executor, run_families
+from mlvsdl.search.executor import (
+    Executor,
+    check_executor,
+    measured_trial,
+    open_executor,
+    run_families,
+)
 from mlvsdl.search.record import hardware, now_iso, record_trial, to_json
 from mlvsdl.search.resume import open_run
 from mlvsdl.search.trial import TrialSpec
@@ -219,6 +225,7 @@ def compare(
         modality,
         on_bad_file,
     )
+    check_executor(jobs, ray)
     if mlflow:
         tracking.check_available()
     emit = on_event or (lambda event: None)
@@ -275,19 +282,17 @@ def compare(
     )
     status = "interrupted"
     models: dict[str, Any] = {}
-    with (
-        sklearn.config_context(working_memory=WORKING_MEMORY_MB),
-        open_executor(jobs, ray, plan.frame, plan.y) as executor,
-    ):
+    with sklearn.config_context(working_memory=WORKING_MEMORY_MB):
         try:
-            todo = [(i, f) for i, f in enumerate(plan.families) if f.key not in opened.done]
-            models = run_families(
-                executor,
-                todo,
-                lambda i, f: _run_family(
-                    db_store, run_id, plan, f, i, budget, seed, emit, executor
-                ),
-            )
+            with open_executor(jobs, ray, plan.frame, plan.y) as executor:
+                todo = [(i, f) for i, f in enumerate(plan.families) if f.key not in opened.done]
+                models = run_families(
+                    executor,
+                    todo,
+                    lambda i, f: _run_family(
+                        db_store, run_id, plan, f, i, budget, seed, emit, executor
+                    ),
+                )
             status = "completed"
         finally:
             db_store.db.finish_run(run_id, status, now_iso())

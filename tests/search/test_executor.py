@@ -82,19 +82,20 @@ def test_a_dead_worker_fails_its_trial_and_its_slot_gets_a_fresh_one():
         assert "peak_fit_memory_bytes" in measured
 
 
-def test_bad_jobs_and_missing_ray_are_one_line_errors(monkeypatch):
+def test_bad_jobs_and_missing_ray_are_one_line_errors_before_a_run_is_written(
+    monkeypatch, tmp_path
+):
     with pytest.raises(ConfigError, match="--jobs must be 1 or more"):
         open_executor(0, None, None, None)
-    monkeypatch.setitem(sys.modules, "ray", None)
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
     with pytest.raises(ConfigError, match=r"pip install 'mlvsdl\[ray\]'"):
-        open_executor(None, True, None, None)
-
-
-ray = pytest.importorskip("ray", reason="Ray not installed (pip install 'mlvsdl[ray]')")
+        compare(make_table(n=60), "y", families=["dummy"], store=tmp_path, ray=True)
+    assert not (tmp_path / "mlvsdl.db").exists()
 
 
 @pytest.fixture()
 def ray_env(monkeypatch):
+    pytest.importorskip("ray", reason="Ray not installed (pip install 'mlvsdl[ray]')")
     for key, value in RAY_ENV.items():
         monkeypatch.setenv(key, value)
 
@@ -102,6 +103,8 @@ def ray_env(monkeypatch):
 def test_a_local_ray_runtime_gives_the_sequential_leaderboard(sequential, tmp_path, ray_env):
     on_ray = _compare(tmp_path, ray=True, jobs=2)
     assert _board(on_ray).equals(_board(sequential))
+    import ray
+
     assert not ray.is_initialized()  # the runtime it started is shut down
 
 

@@ -12,13 +12,19 @@ from mlvsdl.track import mlflow as tracking
 from tests.conftest import make_table
 from tests.test_cli import FAST, run_cli
 
-mlflow = pytest.importorskip("mlflow", reason="MLflow not installed (pip install 'mlvsdl[mlflow]')")
+
+@pytest.fixture(scope="module")
+def mlflow():
+    return pytest.importorskip(
+        "mlflow", reason="MLflow not installed (pip install 'mlvsdl[mlflow]')"
+    )
+
 
 FAMILIES = ["dummy", "linear", "lgbm"]
 
 
 @pytest.fixture(scope="module")
-def logged(tmp_path_factory):
+def logged(tmp_path_factory, mlflow):
     root = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{root / 'tracking.db'}"
     result = compare(
@@ -57,7 +63,7 @@ def test_candidates_carry_params_metrics_and_store_values(logged):
     assert metrics["fit_time_s"] > 0
 
 
-def test_schema_report_and_a_servable_model_are_logged(logged):
+def test_schema_report_and_a_servable_model_are_logged(logged, mlflow):
     result, client, runs = logged
     parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
     names = {a.path for a in client.list_artifacts(parent.info.run_id)}
@@ -71,7 +77,7 @@ def test_schema_report_and_a_servable_model_are_logged(logged):
     assert list(loaded.predict(new)) == list(result.predict(new, model="linear")["prediction"])
 
 
-def test_cli_mlflow_alone_logs_to_a_database_in_the_store(monkeypatch, capsys, tmp_path):
+def test_cli_mlflow_alone_logs_to_a_database_in_the_store(monkeypatch, capsys, tmp_path, mlflow):
     data = tmp_path / "t.csv"
     make_table(n=120).to_csv(data, index=False)
     store = tmp_path / "store"

@@ -41,6 +41,7 @@ __all__ = [
     "Executor",
     "ProcessExecutor",
     "RayExecutor",
+    "check_executor",
     "measured_trial",
     "open_executor",
     "run_families",
@@ -248,14 +249,21 @@ class RayExecutor(Executor):
             shutil.rmtree(self._temp_dir, ignore_errors=True)
 
 
+def check_executor(jobs: int | None, ray: str | bool | None) -> None:
+    """Refuse bad ``--jobs`` and a missing Ray before a run is written (one-line errors)."""
+    if jobs is not None and jobs < 1:
+        raise ConfigError(f"--jobs must be 1 or more, got {jobs}.")
+    if ray or (ray is None and os.environ.get(RAY_ADDRESS_ENV)):
+        _import_ray()
+
+
 def open_executor(
     jobs: int | None, ray: str | bool | None, X: pd.DataFrame, y: np.ndarray
 ) -> Executor:
     """The executor for ``--jobs``/``--ray``: Ray when asked (``ray`` True: a local runtime, a
     string: that address; ``$MLVSDL_RAY_ADDRESS`` when ``ray`` is None), else a process pool for
     ``jobs`` > 1, else this process."""
-    if jobs is not None and jobs < 1:
-        raise ConfigError(f"--jobs must be 1 or more, got {jobs}.")
+    check_executor(jobs, ray)
     if ray is None:
         ray = os.environ.get(RAY_ADDRESS_ENV) or None
     if ray:
