@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from mlvsdl import compare
-from mlvsdl.data import make_splits
+from mlvsdl.data import infer_schema, make_splits
 from mlvsdl.errors import ConfigError
 from mlvsdl.search.executor import ProcessExecutor, open_executor
 from mlvsdl.search.trial import TrialSpec
@@ -60,8 +60,6 @@ def test_two_worker_processes_give_the_sequential_leaderboard(sequential, tmp_pa
 def test_a_dead_worker_fails_its_trial_and_its_slot_gets_a_fresh_one():
     frame = make_table(n=200)
     X, y = frame.drop(columns="y"), frame["y"].to_numpy()
-    from mlvsdl.data import infer_schema
-
     _, schema = infer_schema(frame, "y")
     splits = make_splits(y, Task.BINARY, test_size=0.2, n_folds=2, random_state=0)
     spec = TrialSpec("linear", schema, X, y, splits, "roc_auc", 0)
@@ -181,3 +179,27 @@ sys.exit(0 if sum(node["Alive"] for node in ray.nodes()) >= {n} else 1)
             return True
         time.sleep(0.5)
     return False
+
+
+def _exit_worker(*args):
+    os._exit(1)  # a Ray worker that dies mid-task, as when it is killed or runs out of memory
+
+
+def test_a_dead_ray_worker_fails_its_trial_and_the_next_one_runs(ray_env):
+    import ray
+
+    from mlvsdl.search.executor import RayExecutor
+
+    frame = make_table(n=120)
+    X, y = frame.drop(columns="y"), frame["y"].to_numpy()
+    _, schema = infer_schema(frame, "y")
+    splits = make_splits(y, Task.BINARY, test_size=0.2, n_folds=2, random_state=0)
+    spec = TrialSpec("dummy", schema, X, y, splits, "roc_auc", 0)
+    with RayExecutor(None, X, y, jobs=1) as executor:
+        trial = executor._task
+        executor._task = ray.remote(_exit_worker)
+        result, _ = executor.run(spec)
+        assert result.status == "failed" and "Ray worker running it died" in result.reason
+        executor._task = trial
+        again, _ = executor.run(spec)
+        assert again.status == "completed"
