@@ -217,3 +217,16 @@ def test_unknown_run_is_a_clear_error(monkeypatch, capsys, store):
     assert code == 2 and "no mlvsdl store" in err
     code, _, err = run_cli(monkeypatch, capsys, "show", "../../etc", "--store", str(store))
     assert code == 2
+
+
+def test_mlflow_and_ray_may_be_given_without_a_value():
+    from mlvsdl.cli import fill_optional_values
+
+    assert fill_optional_values(["compare", "d.csv", "--mlflow"]) == [
+        "compare", "d.csv", "--mlflow", "store",
+    ]  # fmt: skip
+    assert fill_optional_values(["compare", "d.csv", "--ray", "--seed", "1"]) == [
+        "compare", "d.csv", "--ray", "local", "--seed", "1",
+    ]  # fmt: skip
+    given = ["compare", "d.csv", "--ray", "auto", "--mlflow", "sqlite:////x.db"]
+    assert fill_optional_values(given) == given

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -44,6 +45,8 @@ RunArg = Annotated[str, typer.Argument(help="Run id (see 'mlvsdl runs'), or 'lat
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print JSON for scripts (keys documented in the README).")
 ]
+# Options whose value may be left out (``--mlflow`` alone): main() fills in this word for them.
+OPTIONAL_VALUE = {"--mlflow": "store", "--ray": "local"}
 BadFileOpt = Annotated[
     str,
     typer.Option(
@@ -147,6 +150,36 @@ def compare(
             "store it as MODEL_all for deployment (unranked, no test score).",
         ),
     ] = False,
+    mlflow: Annotated[
+        str | None,
+        typer.Option(
+            "--mlflow",
+            metavar="[TRACKING_URI]",
+            help="Also log the run to MLflow (alone: a SQLite database in the store).",
+        ),
+    ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            metavar="RUN",
+            help="Continue this unfinished run (same data and settings); keeps what it finished.",
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", help="Trials run at once (worker processes; default 1)."),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="[ADDRESS]",
+            envvar="MLVSDL_RAY_ADDRESS",
+            help="Run trials as Ray tasks: alone starts a local runtime; 'auto' joins the cluster "
+            "on this machine; or host:port.",
+        ),
+    ] = None,
 ) -> None:
     """Train ML and DL families on one table under one protocol and rank them (prediction, or
     anomaly detection with --task anomaly)."""
@@ -176,6 +209,10 @@ def compare(
             contamination=contamination,
             test=test,
             refit_all=refit_all,
+            mlflow=True if mlflow == OPTIONAL_VALUE["--mlflow"] else mlflow,
+            resume=resume,
+            jobs=jobs,
+            ray=True if ray == OPTIONAL_VALUE["--ray"] else ray,
         )
     render.leaderboard(console, result)
     render.recommendation(console, result.recommendation, result.report_path)
@@ -467,10 +504,22 @@ def export(
         raise MlvsdlError(f"unknown --format {fmt!r}; choose onnx or bundle.")
 
 
+def fill_optional_values(args: list[str]) -> list[str]:
+    """``--mlflow`` given without a value (last, or followed by another option) gets its
+    default word, since Typer options always take a value."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        out.append(arg)
+        following = args[i + 1] if i + 1 < len(args) else None
+        if arg in OPTIONAL_VALUE and (following is None or following.startswith("-")):
+            out.append(OPTIONAL_VALUE[arg])
+    return out
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app(standalone_mode=False)
+        app(args=fill_optional_values(sys.argv[1:]), standalone_mode=False)
     except MlvsdlError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None

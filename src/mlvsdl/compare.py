@@ -20,17 +20,25 @@ from typing import Any
 
 import sklearn
 
-from mlvsdl.evaluate.cost import MemoryProbe
 from mlvsdl.evaluate.local import reference_values
 from mlvsdl.families.base import Family
 from mlvsdl.plan import RunOptions, RunPlan, plan_run, test_source
 from mlvsdl.result import CompareResult, load_run
 from mlvsdl.search.budget import Budget
+from mlvsdl.search.executor import (
+    Executor,
+    check_executor,
+    measured_trial,
+    open_executor,
+    run_families,
+)
 from mlvsdl.search.record import now_iso, record_trial, to_json
 from mlvsdl.search.refit import refit_on_all_rows
-from mlvsdl.search.trial import TrialSpec, run_trial
+from mlvsdl.search.resume import open_run
+from mlvsdl.search.trial import TrialSpec
 from mlvsdl.store import Store
 from mlvsdl.store.provenance import hardware, library_versions
+from mlvsdl.track import mlflow as tracking
 from mlvsdl.types import Kind, Task
 
 __all__ = ["Event", "compare"]
@@ -80,6 +88,10 @@ def compare(
     contamination: float | None = None,
     test: Any = None,
     refit_all: bool = False,
+    mlflow: str | bool | None = None,
+    resume: str | None = None,
+    jobs: int | None = None,
+    ray: str | bool | None = None,
 ) -> CompareResult:
     """Train every suitable ML and DL family on ``data`` under one protocol and rank them.
 
@@ -119,6 +131,13 @@ def compare(
             unused) and the validation folds come from ``data`` alone.
         refit_all: after testing, refit the recommended model's family on every row (training
             and test) and store it as ``<model>_all``: unranked, with no test score.
+        mlflow: also log the finished run to MLflow: True for a SQLite tracking database in the
+            store, or a tracking URI (see ``track/mlflow.py``).
+        resume: continue this unfinished run (same data and settings): its recorded candidates
+            are kept, the rest run under what is left of ``time_budget``.
+        jobs: trials run at once (worker processes on this machine; with ``ray``, Ray tasks).
+        ray: run trials as Ray tasks: True starts a local runtime, ``"auto"`` joins the cluster
+            on this machine, ``"host:port"`` that one (None: ``$MLVSDL_RAY_ADDRESS`` if set).
     """
     read_options: dict[str, Any] = {"names": tuple(names) if names is not None else None}
     if na_values is not None:
@@ -140,9 +159,12 @@ def compare(
         test=test,
     )
     plan = plan_run(data, options)
+    check_executor(jobs, ray)
+    if mlflow:
+        tracking.check_available()
     emit = on_event or (lambda event: None)
     db_store = Store(store)
-    run_id = _new_run_id()
+    run_id = resume or _new_run_id()
     settings = {
         "time_budget_s": time_budget,
         "n_folds": plan.n_folds,
@@ -165,7 +187,8 @@ def compare(
         "test_file": test_source(test),
         "refit_all": refit_all,
     }
-    db_store.db.insert_run(
+    opened = open_run(
+        db_store,
         {
             "run_id": run_id,
             "created_at": now_iso(),
@@ -179,10 +202,11 @@ def compare(
             "fingerprint": plan.table.fingerprint,
             "schema_json": to_json(plan.schema.to_dict()),
             "settings_json": to_json(settings),
-        }
+        },
+        resume,
     )
     db_store.run_dir(run_id).mkdir(parents=True, exist_ok=True)
-    budget = Budget(_family_budget_s(time_budget, curves))
+    budget = Budget(_family_budget_s(time_budget, curves), spent_s=opened.spent_s)
     emit(
         Event(
             "start",
@@ -199,10 +223,15 @@ def compare(
     models: dict[str, Any] = {}
     with sklearn.config_context(working_memory=WORKING_MEMORY_MB):
         try:
-            for index, family in enumerate(plan.families):
-                fitted = _run_family(db_store, run_id, plan, family, index, budget, seed, emit)
-                if fitted is not None:
-                    models[family.key] = fitted
+            with open_executor(jobs, ray, plan.frame, plan.y) as executor:
+                todo = [(i, f) for i, f in enumerate(plan.families) if f.key not in opened.done]
+                models = run_families(
+                    executor,
+                    todo,
+                    lambda i, f: _run_family(
+                        db_store, run_id, plan, f, i, budget, seed, emit, executor
+                    ),
+                )
             status = "completed"
         finally:
             db_store.db.finish_run(run_id, status, now_iso())
@@ -210,6 +239,8 @@ def compare(
         _analyse(db_store, run_id, plan, models, seed, time_budget, budget, curves)
         if refit_all:
             refit_on_all_rows(db_store, run_id, plan, seed)
+    if mlflow:
+        tracking.log_run(db_store, run_id, mlflow, example=plan.frame.iloc[plan.splits.train[:5]])
     return load_run(run_id, store=db_store.root, preloaded=models)
 
 
@@ -279,6 +310,7 @@ def _run_family(
     budget: Budget,
     seed: int,
     emit: Listener,
+    executor: Executor | None = None,
 ) -> Any:
     cost = family.cost_hint(plan.schema)
     boundable = family.kind is Kind.DL
@@ -303,21 +335,19 @@ def _run_family(
         )
     )
     start = time.perf_counter()
-    with MemoryProbe() as memory:
-        result = run_trial(
-            TrialSpec(
-                family.key,
-                plan.schema,
-                plan.frame,
-                plan.y,
-                plan.splits,
-                plan.metric.key,
-                seed,
-                max_time_s,
-            )
+    result, measured = (executor.run if executor else measured_trial)(
+        TrialSpec(
+            family.key,
+            plan.schema,
+            plan.frame,
+            plan.y,
+            plan.splits,
+            plan.metric.key,
+            seed,
+            max_time_s,
         )
+    )
     budget.record(cost, time.perf_counter() - start)
-    measured = {"peak_fit_memory_bytes": memory.peak_bytes, "memory_method": memory.method}
     row = record_trial(
         store,
         run_id,

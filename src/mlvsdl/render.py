@@ -56,7 +56,7 @@ class Progress:
         self.console = console
         self.budget = time_budget
         self.rows: list[dict[str, Any]] = []
-        self.current: str | None = None
+        self.running: list[str] = []  # families training now (several with --jobs/--ray)
         self.start = time.monotonic()
         self.doing = "preparing"
         self.live = Live(self, console=console, refresh_per_second=4, transient=True)
@@ -80,11 +80,12 @@ class Progress:
                 soft_wrap=True,
             )
         elif event.kind == "trial_start":
-            self.current = event.family
+            self.running.append(str(event.family))
             if not self.console.is_terminal:
                 self.console.print(f"  training {event.family} ...")
         elif event.kind == "trial_end":
-            self.current = None
+            if event.family in self.running:
+                self.running.remove(event.family)
             self.rows.append(event.info)
             if not self.console.is_terminal:
                 self.console.print("  " + _event_line(event.info))
@@ -100,7 +101,7 @@ class Progress:
         left = (
             "" if self.budget is None else f", {max(self.budget - elapsed, 0):.0f}s of budget left"
         )
-        doing = f"training [bold]{self.current}[/]" if self.current else self.doing
+        doing = f"training [bold]{', '.join(self.running)}[/]" if self.running else self.doing
         lines.append(Text.from_markup(f"  {doing} … {elapsed:.0f}s elapsed{left}"))
         return Group(*lines)
 

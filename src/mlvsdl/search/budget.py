@@ -19,10 +19,15 @@ __all__ = ["Budget"]
 
 
 class Budget:
-    def __init__(self, total_s: float | None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        total_s: float | None,
+        clock: Callable[[], float] = time.monotonic,
+        spent_s: float = 0.0,  # already used (a resumed run)
+    ) -> None:
         self.total_s = total_s
         self._clock = clock
-        self._start = clock()
+        self._start = clock() - spent_s
         self._trials: list[tuple[float, float]] = []  # (cost hint, seconds)
 
     @property

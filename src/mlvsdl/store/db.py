@@ -126,7 +126,7 @@ class Database:
         with self._connect() as conn:
             conn.execute(f"INSERT INTO runs ({cols}) VALUES ({marks})", tuple(row.values()))
 
-    def finish_run(self, run_id: str, status: str, finished_at: str) -> None:
+    def finish_run(self, run_id: str, status: str, finished_at: str | None) -> None:
         with self._connect() as conn:
             conn.execute(
                 "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",

@@ -28,7 +28,8 @@ from mlvsdl.types import SUPERVISED, Kind, Modality, Schema, Task
 ALL_TASKS = SUPERVISED  # the prediction tasks; other tasks have families of their own
 CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
 TABULAR = frozenset({Modality.TABULAR})
-N_JOBS = max(1, os.cpu_count() or 1)
+# A model's threads: all cores, or a worker's share when trials run in parallel (search/executor).
+N_JOBS = max(1, int(os.environ.get("MLVSDL_THREADS") or 0) or os.cpu_count() or 1)
 # Below this many rows LightGBM trains on one thread: threads gain little on small data, and when
 # the cores are busy with other work its OpenMP threads wait on each other (measured: 300 rounds
 # on 10k rows took 0.7 s on one thread and 2.5-44 s on two beside one other busy process).
