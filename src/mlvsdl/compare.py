@@ -313,9 +313,11 @@ def _run_family(
     executor: Executor | None = None,
 ) -> Any:
     cost = family.cost_hint(plan.schema)
-    boundable = family.kind is Kind.DL
+    boundable = family.self_limiting
+    reserve_s = _dl_reserve_s(plan, index, budget)
+    fits = plan.n_folds + int(plan.n_folds > 1)  # validation folds and the refit
     reason = budget.skip_reason(
-        cost, time_boundable=boundable, reserve_s=_dl_reserve_s(plan, index, budget)
+        cost, time_boundable=boundable, reserve_s=reserve_s, shrinks_to=1 / fits
     )
     base = {"name": family.key, "family": family.key, "kind": str(family.kind)}
     if reason is not None:
@@ -323,8 +325,12 @@ def _run_family(
         store.db.insert_candidate(run_id, row, {})
         emit(Event("trial_end", family.key, budget.elapsed_s, budget.remaining_s, row))
         return None
-    n_boundable = sum(f.kind is Kind.DL for f in plan.families[index:])
-    max_time_s = budget.allowance_s(n_boundable) if boundable else None
+    if boundable:  # a share of what remains, which the network obeys
+        n_boundable = sum(f.self_limiting for f in plan.families[index:])
+        max_time_s = budget.allowance_s(n_boundable)
+    else:  # what it may take before its folds are cut (it cannot stop inside a fit)
+        left = budget.remaining_s
+        max_time_s = None if left is None else max(left - reserve_s, 0.0)
     emit(
         Event(
             "trial_start",

@@ -63,6 +63,8 @@ def test_family_contract(family, task, datasets, tmp_path):
     assert cloned.get_params().keys() == estimator.get_params().keys()
     for method in spec.answers:
         assert hasattr(estimator, method), f"{family.key} lacks {method} for {task}"
+    # the budget trusts this flag: a self-limiting family must take a wall-clock allowance
+    assert family.self_limiting == ("model__max_time_s" in estimator.get_params())
 
     assert spec.fit(estimator, X, y) is estimator
     got = spec.predict(estimator, X)

@@ -69,3 +69,15 @@ def test_a_near_free_baseline_does_not_inflate_later_estimates():
     assert budget.estimate_s(1000.0) == 0.3  # nothing learned about cost yet: optimistic
     budget.record(cost_hint=10.0, seconds=1.3)
     assert budget.estimate_s(20.0) == pytest.approx(0.3 + 20 * 1.0 / 10.001)
+
+
+def test_a_trial_that_can_cut_its_folds_starts_when_one_fit_fits():
+    now = [0.0]
+    budget = Budget(100.0, clock=lambda: now[0])
+    budget.record(1.0, 1.0)
+    budget.record(11.0, 21.0)  # 2 s per unit of cost beyond a 1-s overhead
+    now[0] = 60.0  # 40 s left
+    assert budget.skip_reason(30.0, time_boundable=False) is not None  # 61 s for the trial
+    assert budget.skip_reason(30.0, time_boundable=False, shrinks_to=1 / 6) is None  # ~10 s
+    reason = budget.skip_reason(200.0, time_boundable=False, shrinks_to=1 / 6)
+    assert reason is not None and "for one fit" in reason

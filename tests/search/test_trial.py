@@ -27,3 +27,27 @@ def test_an_allowance_used_up_still_lets_a_network_train():
     allowance = _Allowance(10.0, rows_to_predict=1000)
     allowance.predicted(10, 5.0)  # predicting everything would take far longer than is left
     assert allowance.next_fit_s(1) == MIN_FIT_S
+
+
+def test_a_classical_trial_cuts_its_folds_to_keep_its_time():
+    """A family that cannot stop itself stops between folds when the rest would overrun: with
+    no time at all it keeps its first fold (its score, a bootstrap spread) and is not refitted."""
+    from mlvsdl.data import infer_schema, make_splits
+    from mlvsdl.search.trial import TrialSpec, run_trial
+    from tests.conftest import make_table
+
+    frame, schema = infer_schema(make_table(n=200), "y")
+    X, y = frame.drop(columns="y"), frame["y"].to_numpy()
+    splits = make_splits(y, schema.task, n_folds=5, random_state=0)
+    cut = run_trial(TrialSpec("linear", schema, X, y, splits, "roc_auc", 0, max_time_s=0.0))
+    assert cut.status == "completed"
+    assert len(cut.fold_scores) == 1
+    assert cut.notes == ["validated on 1 of 5 folds and not refitted, to keep the budget"]
+    assert cut.val_std is not None and cut.val_std > 0  # the bootstrap spread of one fold
+    assert cut.n_train_rows < len(splits.train)  # the fold's model is the one kept
+    full = run_trial(TrialSpec("linear", schema, X, y, splits, "roc_auc", 0))
+    assert len(full.fold_scores) == 5 and full.notes == []
+    assert full.fold_scores[0] == cut.fold_scores[0]
+    assert full.n_train_rows == len(splits.train)
+    network = run_trial(TrialSpec("mlp", schema, X, y, splits, "roc_auc", 0, max_time_s=0.0))
+    assert len(network.fold_scores) == 5  # a network obeys its own clock instead

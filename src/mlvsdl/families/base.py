@@ -42,6 +42,11 @@ class Family:
             first answer (the baseline, a linear model, gradient boosting), 1 the rest.
         interpretable: whether the fitted model can be read directly (coefficients, a tree) or
             needs post-hoc explanation.
+        self_limiting: whether the model stops itself on a wall-clock allowance (its pipeline
+            has ``model__max_time_s``: the networks trained by the one loop). The budget gives
+            such a family a share of what remains; any other family (classical models, and the
+            frozen-encoder families whose last step is a scikit-learn model) is costed before it
+            starts and has its validation folds cut when they would overrun.
         description: one line for ``mlvsdl families``.
     """
 
@@ -57,6 +62,7 @@ class Family:
     priority: int = 1
     interpretable: bool = False
     description: str = ""
+    self_limiting: bool = False
 
     def build(self, schema: Schema, *, random_state: int) -> BaseEstimator:
         """Return an unfitted estimator for ``schema``."""

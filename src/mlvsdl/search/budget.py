@@ -52,12 +52,20 @@ class Budget:
         return overhead + rate * cost_hint
 
     def skip_reason(
-        self, cost_hint: float, *, time_boundable: bool, reserve_s: float = 0.0
+        self,
+        cost_hint: float,
+        *,
+        time_boundable: bool,
+        reserve_s: float = 0.0,
+        shrinks_to: float = 1.0,
     ) -> str | None:
         """Why a trial should not start now, or None if it should.
 
         ``reserve_s`` is time held back for trials still to come (the networks, so that a
         comparison is never classical-only because the classical models used the budget up).
+        ``shrinks_to``: the share of its predicted time a trial that cannot stop itself still
+        needs when its validation folds are cut (one fit of its K folds and refit: 1 / (K + 1));
+        it starts when that much fits.
         """
         remaining = self.remaining_s
         if remaining is None:
@@ -77,8 +85,10 @@ class Budget:
             if available < min(0.25 * estimate, useful):
                 return f"needs ~{estimate:.0f}s, only {max(available, 0):.0f}s of budget left{held}"
             return None
-        if estimate > available:
-            return f"needs ~{estimate:.0f}s, only {max(available, 0):.0f}s of budget left{held}"
+        if estimate * shrinks_to > available:
+            needs = estimate * shrinks_to
+            one = " for one fit" if shrinks_to < 1 else ""
+            return f"needs ~{needs:.0f}s{one}, only {max(available, 0):.0f}s of budget left{held}"
         return None
 
     def allowance_s(self, n_boundable_left: int) -> float | None:

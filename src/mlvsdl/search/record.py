@@ -66,11 +66,15 @@ def record_trial(
             artifact_sha256=sha256,
             details_json=to_json(details | _network_details(result.estimator)),
         )
+        notes = list(result.notes)
         if result.subsampled:
-            row["reason"] = (
+            notes.insert(
+                0,
                 f"trained on a seeded subsample of {result.n_train_rows:,} of "
-                f"{result.n_available_rows:,} training rows"
+                f"{result.n_available_rows:,} training rows",
             )
+        if notes:
+            row["reason"] = "; ".join(notes)
     row["finished_at"] = now_iso()
     store.db.insert_candidate(run_id, row, result.metrics)
     return row

@@ -18,8 +18,10 @@ The protocol, identical for classical models and networks:
 
 Families with ``max_train_rows`` fit on a seeded subsample of each training set larger than that.
 A trial given a wall-clock allowance (``max_time_s``) shares it among its fits as they come,
-holding back what its predictions are expected to take (:class:`_Allowance`); networks obey
-their share, classical models are costed before they start (``search.budget``).
+holding back what its predictions are expected to take (:class:`_Allowance`). Self-limiting
+families (``Family.self_limiting``: the networks) obey their share; the others are costed before
+they start (``search.budget``) and, as they cannot stop inside a fit, stop between folds when the
+remaining folds and the refit would take them past their time (the leaderboard says so).
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ class TrialSpec:
     splits: Splits
     metric: str
     random_state: int
-    max_time_s: float | None = None  # wall-clock allowance for the whole trial (networks obey it)
+    # Wall-clock allowance for the whole trial: a self-limiting family (a network) shares it
+    # among its fits and stops on it; any other family has its folds cut when they would pass it.
+    max_time_s: float | None = None
 
 
 @dataclass
@@ -79,6 +83,7 @@ class TrialResult:
     n_train_rows: int = 0  # rows the kept model was fitted on
     n_available_rows: int = 0  # rows it could have been fitted on (more when subsampled)
     subsampled: bool = False
+    notes: list[str] = field(default_factory=list)  # what the trial changed to keep its time
 
     def score(self, split: str, metric: str) -> float | None:
         return self.metrics.get(split, {}).get(metric)
@@ -111,6 +116,10 @@ class _Allowance:
         else:
             held = PREDICT_SHARE * self.total_s
         return max((left - held) / max(fits_left, 1), MIN_FIT_S)
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.perf_counter() - self._start
 
     def predicted(self, rows: int, seconds: float) -> None:
         self._predict_s += seconds
@@ -182,6 +191,15 @@ def _fit_rows(
     return _Fitted(model, rows, time.perf_counter() - start, len(available))
 
 
+def _over_time(spec: TrialSpec, allowance: _Allowance, fits_done: int, fits_left: int) -> bool:
+    """Whether ``fits_left`` more fits, at the pace of the ``fits_done`` so far (fit and
+    validation predictions), would take a trial that cannot stop itself past its time."""
+    if spec.max_time_s is None or get_family(spec.family).self_limiting or fits_done == 0:
+        return False
+    spent = allowance.elapsed_s
+    return spent + spent / fits_done * fits_left > spec.max_time_s
+
+
 def _cross_validate(
     spec: TrialSpec, template: Any, limit: int | None, allowance: _Allowance, n_fits: int
 ) -> tuple[list[dict[str, float]], list[float] | None, float | None, _Fitted]:
@@ -191,6 +209,10 @@ def _cross_validate(
     the stability of their top-ranked rows on one seeded probe sample of training rows); those
     scores come back as the second value. Also returns the last fold's fitted model (the kept
     model when there is one holdout fold).
+
+    A trial that cannot stop itself (a classical model) stops after the fold at whose pace the
+    remaining folds and the refit would take it past its time (``spec.max_time_s``): its score
+    is then the mean of the folds done (one fold: the bootstrap spread of its score).
     """
     train = spec.splits.train
     task = get_task(spec.schema.task)
@@ -215,8 +237,10 @@ def _cross_validate(
         fold_metrics.append(task.score(y_val, predictions))
         if probe is not None:
             probed.append(task.predict(fitted.model, spec.X.iloc[probe]))
-        if len(spec.splits.folds) == 1:
+        if len(fold_metrics) == 1:
             spread = task.spread(spec.metric, y_val, predictions, spec.random_state)
+        if k + 1 < len(spec.splits.folds) and _over_time(spec, allowance, k + 1, n_fits - k - 1):
+            break
     across = task.across_folds(probed, spec.schema, spec.random_state) if probe is not None else {}
     for key, values in across.items():
         for metrics in fold_metrics:
@@ -259,7 +283,13 @@ def _run(spec: TrialSpec) -> TrialResult:
         fold_scores = list(compared)
     else:
         fold_scores = [m[metric.key] for m in fold_metrics if metric.key in m]
-    if refit:
+    notes = []
+    n_folds, done = len(spec.splits.folds), len(fold_metrics)
+    if done < n_folds:
+        notes.append(f"validated on {done} of {n_folds} folds and not refitted, to keep the budget")
+    elif refit and _over_time(spec, allowance, n_folds, 1):
+        notes.append("not refitted on the whole training part, to keep the budget")
+    elif refit:
         kept = _fit_rows(
             spec, template, spec.splits.train, limit, spec.random_state, allowance.next_fit_s(1)
         )
@@ -287,4 +317,5 @@ def _run(spec: TrialSpec) -> TrialResult:
         n_train_rows=len(kept.rows),
         n_available_rows=kept.n_available,
         subsampled=len(kept.rows) < kept.n_available,
+        notes=notes,
     )

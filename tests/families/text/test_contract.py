@@ -74,6 +74,7 @@ def test_text_families_cover_ml_and_dl():
 def test_text_family_contract(family, task, datasets, tmp_path):
     X, y, schema = datasets[task]
     estimator = _fast(family.build(schema, random_state=0))
+    assert family.self_limiting == ("model__max_time_s" in estimator.get_params())
     assert clone(estimator).get_params().keys() == estimator.get_params().keys()
     assert estimator.fit(X, y) is estimator
     pred = estimator.predict(X)

@@ -160,6 +160,7 @@ for _family in (
         relative_cost=20.0,
         max_train_rows=200_000,
         description="Dense autoencoder (64-unit layers); score = squared reconstruction error.",
+        self_limiting=True,
     ),
     Family(
         "vae",
@@ -171,6 +172,7 @@ for _family in (
         relative_cost=25.0,
         max_train_rows=200_000,
         description="VAE (Kingma & Welling 2014); score = negative ELBO at the posterior mean.",
+        self_limiting=True,
     ),
     Family(
         "deep_svdd",
@@ -182,6 +184,7 @@ for _family in (
         relative_cost=15.0,
         max_train_rows=200_000,
         description="One-class Deep SVDD (Ruff et al. 2018); distance to a fixed centre.",
+        self_limiting=True,
     ),
 ):
     register(_family)

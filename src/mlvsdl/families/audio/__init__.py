@@ -98,6 +98,7 @@ AUDIO_FAMILIES = tuple(
             relative_cost=40.0,
             max_train_rows=200_000,
             description="CNN on 40-band log-mel spectrograms, random time-shift augmentation.",
+            self_limiting=True,
         ),
     )
 )

@@ -55,6 +55,7 @@ MLP_FAMILY = register(
         max_train_rows=200_000,
         interpretable=False,
         description="Multilayer perceptron with categorical embeddings, early-stopped (PyTorch).",
+        self_limiting=True,
     )
 )
 
@@ -71,5 +72,6 @@ RESMLP_FAMILY = register(
         max_train_rows=200_000,
         interpretable=False,
         description="Tabular ResNet (Gorishniy et al. 2021) with categorical embeddings (PyTorch).",
+        self_limiting=True,
     )
 )

@@ -107,6 +107,7 @@ IMAGE_FAMILIES = tuple(
             relative_cost=30.0,
             max_train_rows=200_000,
             description="Conv + batch norm + max-pool stages, dense head, shift augmentation.",
+            self_limiting=True,
         ),
         Family(
             "image_resnet",
@@ -118,6 +119,7 @@ IMAGE_FAMILIES = tuple(
             relative_cost=40.0,
             max_train_rows=200_000,
             description="Small ResNet: residual basic blocks, global pooling, shift augmentation.",
+            self_limiting=True,
         ),
     )
 )

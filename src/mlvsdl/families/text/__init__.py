@@ -158,6 +158,7 @@ TEXT_FAMILIES = tuple(
             relative_cost=5.0,
             max_train_rows=200_000,
             description="Mean of word and hashed-bigram embeddings, linear head (fastText).",
+            self_limiting=True,
         ),
         Family(
             "text_cnn",
@@ -169,6 +170,7 @@ TEXT_FAMILIES = tuple(
             relative_cost=15.0,
             max_train_rows=200_000,
             description="Convolutions of widths 3, 5, 7 over word embeddings, max over time.",
+            self_limiting=True,
         ),
         Family(
             "text_rnn",
@@ -180,6 +182,7 @@ TEXT_FAMILIES = tuple(
             relative_cost=30.0,
             max_train_rows=200_000,
             description="Bidirectional GRU over word embeddings, max and mean over time.",
+            self_limiting=True,
         ),
         Family(
             "text_transformer",
@@ -191,6 +194,7 @@ TEXT_FAMILIES = tuple(
             relative_cost=30.0,
             max_train_rows=200_000,
             description="2-layer transformer encoder with its own vocabulary, trained from zero.",
+            self_limiting=True,
         ),
         Family(
             "minilm",
@@ -202,6 +206,7 @@ TEXT_FAMILIES = tuple(
             relative_cost=20.0,
             max_train_rows=100_000,
             description="Pretrained all-MiniLM-L6-v2 sentence embeddings, MLP head trained.",
+            self_limiting=True,
         ),
         Family(
             "minilm_ft",
@@ -213,6 +218,7 @@ TEXT_FAMILIES = tuple(
             relative_cost=200.0,
             max_train_rows=50_000,
             description="Pretrained all-MiniLM-L6-v2 fine-tuned end to end (64 tokens, capped).",
+            self_limiting=True,
         ),
         Family(
             "minilm_logreg",
