@@ -5,7 +5,8 @@ supplies three small methods:
 
 * ``_fit_inputs(X) -> tuple[Tensor, ...]``: learn any input preprocessing (a vocabulary, a
   scaler) from ``X`` and return the module's input tensors;
-* ``_inputs(X) -> tuple[Tensor, ...]``: the same tensors for new data;
+* ``_inputs(X) -> tuple[Tensor, ...]``: the same tensors for new data (public as
+  :meth:`NetworkEstimator.encode`, which checks the estimator is fitted);
 * ``_build_module(config: dict) -> nn.Module``: a fresh module from a plain config dict, which
   ``_module_config(n_outputs)`` returns at fit time.
 
@@ -197,11 +198,19 @@ class NetworkEstimator(BaseEstimator):
             max_time_s=max_time_s,
         )
 
+    def encode(self, X: Any) -> tuple[Tensor, ...]:
+        """The module's input tensors for ``X`` (on CPU), exactly as ``predict`` feeds them.
+
+        ``X`` is what this estimator receives (the output of the pipeline's earlier steps). For
+        explainers and tools that run the network themselves (integrated gradients, attention).
+        """
+        check_is_fitted(self, "module_")
+        return self._inputs(X)
+
     @torch.inference_mode()
     def _forward(self, X: Any) -> Tensor:
         """Raw network outputs for ``X`` on CPU, batch by batch."""
-        check_is_fitted(self, "module_")
-        inputs = self._inputs(X)
+        inputs = self.encode(X)
         module = self.module_.eval()
         device = next(module.parameters()).device
         outputs = []

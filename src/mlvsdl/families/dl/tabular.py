@@ -302,11 +302,15 @@ class _BaseTabularNet(BaseEstimator):
         codes[(codes < 0) | (codes >= sizes)] = 0
         return x_num, torch.from_numpy(codes)
 
-    def _forward(self, X: Any) -> Tensor:
-        """Raw network outputs for ``X`` on CPU."""
+    def encode(self, X: Any) -> tuple[Tensor, Tensor]:
+        """The module's inputs for the encoded matrix ``X``: numerics and embedding indices."""
         check_is_fitted(self, "module_")
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        return predict_module(self.module_, self._to_tensors(X), PREDICT_BATCH_SIZE)
+        return self._to_tensors(X)
+
+    def _forward(self, X: Any) -> Tensor:
+        """Raw network outputs for ``X`` on CPU."""
+        return predict_module(self.module_, self.encode(X), PREDICT_BATCH_SIZE)
 
     def __getstate__(self) -> dict[str, Any]:
         """Plain values only: the module becomes its config dict and numpy weights."""
