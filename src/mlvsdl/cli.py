@@ -391,7 +391,7 @@ def explain(
 
     Table columns; words for text; pixels (a saliency map) for images.
     """
-    from mlvsdl.evaluate.explain import explain_run_row
+    from mlvsdl.explain import explain_run_row
 
     run_id = _resolve_run(run, store)
     explanation = explain_run_row(run_id, store=store, row=row, data=data, model=model, top=top)

@@ -40,7 +40,6 @@ from mlvsdl.evaluate.cost import profile_candidate
 from mlvsdl.evaluate.diagnostics import error_diagnostics, overfitting
 from mlvsdl.evaluate.engineering import measure_engineering
 from mlvsdl.evaluate.examples import attention_section, media_examples
-from mlvsdl.evaluate.explain import ROW_EXPLAINERS, explain_row
 from mlvsdl.evaluate.importance import (
     ModelImportance,
     agreement,
@@ -51,6 +50,7 @@ from mlvsdl.evaluate.learning import curves_section
 from mlvsdl.evaluate.local import reference_values
 from mlvsdl.evaluate.recommend import recommend
 from mlvsdl.evaluate.rundata import RunData, load_run_data, read_options, source_path
+from mlvsdl.explain import ROW_EXPLAINERS, explain_row
 from mlvsdl.families.registry import all_families
 from mlvsdl.store import Store
 from mlvsdl.store.artifacts import write_bytes_atomic

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as skm
 
-from mlvsdl.evaluate.explain_anomaly import anomaly_attribution
 from mlvsdl.evaluate.local import json_scalar
+from mlvsdl.explain.anomaly import anomaly_attribution
 from mlvsdl.tasks import get_task
 
 __all__ = ["anomaly_section", "flagged_section", "supervised_section"]

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlvsdl.explain import final_step
 from mlvsdl.types import Schema
 
 __all__ = [
@@ -184,13 +185,9 @@ def measure_load_time(
     return best
 
 
-def _final_step(estimator: Any) -> Any:
-    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-
-
 def count_parameters(estimator: Any) -> tuple[int | None, str]:
     """Learned values of the model at the end of a pipeline, and what was counted."""
-    model = _final_step(estimator)
+    model = final_step(estimator)
     if hasattr(model, "n_params_"):
         return int(model.n_params_), "trainable weights"
     if hasattr(model, "booster_"):

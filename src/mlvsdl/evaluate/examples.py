@@ -15,7 +15,7 @@ texts of at most :data:`MAX_WORDS` words). Images are explained relative to the 
 
 ``attention`` (text runs with the from-scratch transformer): per transformer model, the words
 that receive the most attention over up to :data:`ATTENTION_ROWS` test rows (see
-:func:`~mlvsdl.evaluate.explain_text.attention_summary`).
+:func:`~mlvsdl.explain.attention.attention_summary`).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from mlvsdl.evaluate.attention import attention_summary
-from mlvsdl.evaluate.explain import explain_row
-from mlvsdl.evaluate.explain_image import mean_image
-from mlvsdl.evaluate.explain_text import word_spans
+from mlvsdl.explain import explain_row
+from mlvsdl.explain.attention import attention_summary
+from mlvsdl.explain.image import mean_image
+from mlvsdl.explain.text import word_spans
 from mlvsdl.features.text import clean_text
 from mlvsdl.types import ColumnKind, Modality
 

@@ -25,13 +25,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mlvsdl.evaluate.explain import (
+from mlvsdl.evaluate.metrics import Metric
+from mlvsdl.explain import (
     ROW_EXPLAINERS,
     attribute,
     encoded_sources,
+    final_step,
     native_explainer,
 )
-from mlvsdl.evaluate.metrics import Metric
 from mlvsdl.types import Schema
 
 __all__ = [
@@ -148,10 +149,6 @@ def permutation_importance(
     return means, dict(zip(columns, spread.tolist(), strict=True)), len(repeats)
 
 
-def _final(estimator: Any) -> Any:
-    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-
-
 def _shares(values: np.ndarray, columns: list[str]) -> dict[str, float]:
     values = np.abs(np.nan_to_num(np.asarray(values, dtype=float)))
     total = values.sum()
@@ -172,7 +169,7 @@ def native_importance(
     """The family's own global view as column shares, or None where it has none."""
     if schema.modality not in ROW_EXPLAINERS:
         return None  # text and image views plug in through explain.ROW_EXPLAINERS
-    model = _final(estimator)
+    model = final_step(estimator)
     columns = schema.feature_names
     if hasattr(model, "feature_importances_") and not hasattr(model, "booster_"):
         sources = encoded_sources(estimator, schema)

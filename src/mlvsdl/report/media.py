@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlvsdl.evaluate.explanation import Explanation, ImageView, TextView
+from mlvsdl.explain import Explanation, ImageView, TextView
 from mlvsdl.report.html import badge, esc, fmt_num, para, table
 
 if TYPE_CHECKING:

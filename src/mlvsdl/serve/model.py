@@ -190,7 +190,7 @@ class ServedModel:
         }
 
     def _explain_anomaly(self, row: dict[str, Any]) -> dict[str, Any]:
-        from mlvsdl.evaluate.explain_anomaly import explain_anomaly_row
+        from mlvsdl.explain.anomaly import explain_anomaly_row
 
         found = explain_anomaly_row(
             self.estimator, self.name, self.frame([row]), self.schema, self.reference, top=50

@@ -15,7 +15,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mlvsdl.errors import ConfigError, TargetError
+from mlvsdl.errors import ConfigError, DataError, TargetError
 from mlvsdl.families.dl import MLP_FAMILY, RESMLP_FAMILY
 from mlvsdl.families.dl.tabular import (
     TabularNetClassifier,
@@ -177,3 +177,42 @@ def test_families_are_registered_and_build_a_pipeline():
     y = np.where(frame["colour"] == "r", "yes", "no")
     pipeline.set_params(model__max_epochs=2).fit(frame, y)
     assert pipeline.predict_proba(frame).shape == (60, 2)
+
+
+def test_time_limit_is_checked_after_every_step():
+    # 40 000 rows in batches of 8: an epoch is 5 000 steps, seconds on a CPU; the limit cuts it
+    X = np.random.default_rng(0).normal(size=(40_000, 3))
+    est = TabularNetRegressor(hidden_dim=8, n_layers=1, batch_size=8, max_time_s=0.05)
+    est.fit(X, X[:, 0])
+    assert est.stop_reason_ == "time" and len(est.history_) == 1
+    assert est.history_[0]["time_s"] < 1.0
+
+
+def test_training_parameters_reach_the_trainer():
+    est = TabularNetClassifier(grad_clip=0.5, lr=0.01, max_time_s=10.0)
+    config = est._train_config(seed=0, n_train=100, spent_s=4.0)
+    assert (config.grad_clip, config.lr) == (0.5, 0.01)
+    assert config.max_time_s == pytest.approx(6.0)  # preparing inputs counts against the limit
+
+
+def test_state_is_config_and_numpy_weights_and_a_misfit_is_one_data_error():
+    X, signal = _table(n=120)
+    est = TabularNetClassifier(n_categorical=1, random_state=0, **{**FAST, "max_epochs": 2})
+    est.fit(X, signal > 0)
+    state = est.__getstate__()
+    assert "module_" not in state and state["module_config_"]["cardinalities"] == (4,)
+    assert all(isinstance(w, np.ndarray) for w in state["module_weights_"].values())
+    # the layout stored before the tabular nets shared NetworkEstimator: the same two keys,
+    # cardinalities as a list after a round trip
+    old = {**state, "module_config_": {**state["module_config_"], "cardinalities": [4]}}
+    loaded = TabularNetClassifier.__new__(TabularNetClassifier)
+    loaded.__setstate__(old)
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+    # the other networks stored no grad_clip before it was their parameter: the default it was
+    del old["grad_clip"]
+    loaded.__setstate__(old)
+    assert loaded.get_params()["grad_clip"] == 1.0
+    bad = {**state, "module_weights_": dict(state["module_weights_"])}
+    bad["module_weights_"]["head.weight"] = np.zeros((2, 5), dtype=np.float32)
+    with pytest.raises(DataError, match=r"do not fit .*other shape \['head.weight'\]"):
+        TabularNetClassifier.__new__(TabularNetClassifier).__setstate__(bad)

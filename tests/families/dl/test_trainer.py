@@ -11,6 +11,7 @@ from torch import nn
 from mlvsdl.errors import ConfigError, DataError
 from mlvsdl.families.dl.trainer import (
     TrainConfig,
+    Trainer,
     count_parameters,
     fit_module,
     predict_module,
@@ -181,3 +182,22 @@ def test_invalid_settings_and_inputs_are_reported():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA"):
             resolve_device("cuda")
+
+
+def test_should_stop_ends_an_epoch_between_steps():
+    class StopAfterThree(Trainer):
+        steps = 0
+
+        def train_step(self, batch):
+            self.steps += 1
+            return super().train_step(batch)
+
+        def should_stop(self):
+            return self.steps >= 3
+
+    x, y = _blobs(n=240)
+    config = TrainConfig(max_epochs=2, batch_size=16)
+    trainer = StopAfterThree(_net(), nn.CrossEntropyLoss(), config)
+    result = trainer.fit((x, y))
+    assert trainer.steps == 4  # 3 in the first epoch; each epoch runs at least one batch
+    assert len(result.history) == 2 and result.stop_reason == "max_epochs"

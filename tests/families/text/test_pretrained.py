@@ -25,9 +25,7 @@ def test_encoder_loads_from_the_package_without_network():
 
 def test_embeddings_are_cached_per_distinct_text(monkeypatch):
     pretrained.embed_texts(["cached sentence"])
-    monkeypatch.setattr(
-        pretrained, "_frozen_encoder", lambda: (_ for _ in ()).throw(AssertionError)
-    )
+    monkeypatch.setattr(pretrained, "frozen_encoder", lambda: (_ for _ in ()).throw(AssertionError))
     again = pretrained.embed_texts(["cached sentence", "cached sentence"])
     assert again.shape == (2, pretrained.EMBEDDING_DIM)
     np.testing.assert_array_equal(again[0], again[1])
@@ -71,7 +69,7 @@ def test_fine_tuning_gets_more_epochs_on_small_data():
 def test_encoder_trims_padding_per_chunk_without_changing_the_result():
     texts = [f"card {'very ' * (i % 7)}lost {i}" for i in range(11)] + ["refund"]
     ids, attention = pretrained.tokenize_batch(texts, 32)
-    encoder = pretrained._frozen_encoder()
+    encoder = pretrained.frozen_encoder()
     try:
         encoder.chunk_rows = 1  # groups of 4 rows in evaluation
         chunked = encoder(ids, attention)

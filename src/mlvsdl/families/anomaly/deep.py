@@ -136,6 +136,7 @@ class _DeepDetector(BaseDetector, NetworkEstimator):
         max_epochs: int = 200,
         patience: int | None = 10,
         validation_fraction: float | None = 0.1,
+        grad_clip: float | None = 1.0,
         random_state: int | None = None,
         device: str = "auto",
         max_time_s: float | None = None,
@@ -143,15 +144,19 @@ class _DeepDetector(BaseDetector, NetworkEstimator):
         self.contamination = contamination
         self.hidden_dim = hidden_dim
         self.latent_dim = latent_dim
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.device = device
-        self.max_time_s = max_time_s
+        NetworkEstimator.__init__(
+            self,
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            patience=patience,
+            validation_fraction=validation_fraction,
+            grad_clip=grad_clip,
+            random_state=random_state,
+            device=device,
+            max_time_s=max_time_s,
+        )
 
     # --- per-family hooks ---------------------------------------------------------------------
 

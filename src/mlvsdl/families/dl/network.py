@@ -5,7 +5,8 @@ supplies three small methods:
 
 * ``_fit_inputs(X) -> tuple[Tensor, ...]``: learn any input preprocessing (a vocabulary, a
   scaler) from ``X`` and return the module's input tensors;
-* ``_inputs(X) -> tuple[Tensor, ...]``: the same tensors for new data;
+* ``_inputs(X) -> tuple[Tensor, ...]``: the same tensors for new data (public as
+  :meth:`NetworkEstimator.encode`, which checks the estimator is fitted);
 * ``_build_module(config: dict) -> nn.Module``: a fresh module from a plain config dict, which
   ``_module_config(n_outputs)`` returns at fit time.
 
@@ -19,7 +20,8 @@ parameter trains at most that many steps: one epoch on a seeded subsample when t
 larger, else as many epochs as fit.
 
 Pickled state holds plain values only: the module becomes its config dict and numpy weights,
-so ``skops.io`` stores it without trusting any torch type (as ``TabularNetClassifier`` does).
+so ``skops.io`` stores it without trusting any torch type; loading checks every stored weight
+against the rebuilt module and raises one ``DataError`` when they do not fit.
 """
 
 from __future__ import annotations
@@ -43,8 +45,7 @@ from mlvsdl.families.dl.trainer import (
     TrainConfig,
     Trainer,
     TrainResult,
-    _usable_rows,
-    _weighted_mean,
+    predict_module,
     resolve_device,
     seeded,
 )
@@ -70,43 +71,58 @@ class TimedTrainer(Trainer):
     An epoch cut short averages the batches it ran; the loop then stops with reason ``"time"``.
     """
 
+    _deadline = math.inf  # perf_counter() seconds; set by fit
+
     def fit(self, train: tuple[Tensor, ...], val: tuple[Tensor, ...] | None = None) -> TrainResult:
         limit = self.config.max_time_s
         self._deadline = time.perf_counter() + limit if limit is not None else math.inf
         return super().fit(train, val)
 
-    def _out_of_time(self) -> bool:
-        return time.perf_counter() >= getattr(self, "_deadline", math.inf)
-
-    def run_epoch(self, tensors: tuple[Tensor, ...], generator: torch.Generator) -> float:
-        """As ``Trainer.run_epoch``, but stop taking batches once the time is up."""
-        self.module.train()
-        n, size = len(tensors[0]), self.config.batch_size
-        order = torch.randperm(n, generator=generator).to(tensors[0].device)
-        shuffled = tuple(t.index_select(0, order) for t in tensors)
-        losses, sizes = [], []
-        for start in range(0, _usable_rows(n, size), size):
-            if losses and self._out_of_time():
-                break
-            batch = tuple(t[start : start + size] for t in shuffled)
-            losses.append(self.train_step(batch))
-            sizes.append(len(batch[0]))
-        return _weighted_mean(losses, sizes)
+    def should_stop(self) -> bool:
+        """The time is up (asked between steps, so a long epoch is cut short)."""
+        return time.perf_counter() >= self._deadline
 
     def _stop_reason(
         self, epoch: int, train_loss: float, val_loss: float | None, elapsed: float, best: Any
     ) -> Any:
         reason = super()._stop_reason(epoch, train_loss, val_loss, elapsed, best)
-        return reason or ("time" if self._out_of_time() else None)
+        return reason or ("time" if self.should_stop() else None)
 
 
 class NetworkEstimator(BaseEstimator):
     """Shared fit, predict and serialization for networks trained by the core loop.
 
-    Subclasses define ``__init__`` with explicit keyword parameters (scikit-learn's rule) that
-    include at least those read here: ``lr``, ``weight_decay``, ``batch_size``, ``max_epochs``,
-    ``patience``, ``validation_fraction``, ``random_state``, ``device``, ``max_time_s``.
+    Its ``__init__`` stores the training parameters every network has. A subclass lists its own
+    parameters and these (with its defaults) in its ``__init__`` signature, as scikit-learn
+    requires, stores its own and passes these on: ``super().__init__(lr=lr, ...)``.
     """
+
+    _predict_batch_size = PREDICT_BATCH_SIZE  # rows per forward pass at prediction
+
+    def __init__(
+        self,
+        *,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-2,
+        batch_size: int = 256,
+        max_epochs: int = 100,
+        patience: int | None = 10,
+        validation_fraction: float | None = 0.1,
+        grad_clip: float | None = 1.0,
+        random_state: int | None = None,
+        device: str = "auto",
+        max_time_s: float | None = None,
+    ) -> None:
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.grad_clip = grad_clip
+        self.random_state = random_state
+        self.device = device
+        self.max_time_s = max_time_s
 
     # --- hooks --------------------------------------------------------------------------------
 
@@ -192,23 +208,24 @@ class NetworkEstimator(BaseEstimator):
             batch_size=self.batch_size,
             max_epochs=max_epochs,
             patience=self.patience,
+            grad_clip=self.grad_clip,
             seed=seed,
             device=str(resolve_device(self.device)),
             max_time_s=max_time_s,
         )
 
-    @torch.inference_mode()
-    def _forward(self, X: Any) -> Tensor:
-        """Raw network outputs for ``X`` on CPU, batch by batch."""
+    def encode(self, X: Any) -> tuple[Tensor, ...]:
+        """The module's input tensors for ``X`` (on CPU), exactly as ``predict`` feeds them.
+
+        ``X`` is what this estimator receives (the output of the pipeline's earlier steps). For
+        explainers and tools that run the network themselves (integrated gradients, attention).
+        """
         check_is_fitted(self, "module_")
-        inputs = self._inputs(X)
-        module = self.module_.eval()
-        device = next(module.parameters()).device
-        outputs = []
-        for start in range(0, len(inputs[0]), PREDICT_BATCH_SIZE):
-            batch = tuple(t[start : start + PREDICT_BATCH_SIZE].to(device) for t in inputs)
-            outputs.append(module(*batch).float().cpu())
-        return torch.cat(outputs)
+        return self._inputs(X)
+
+    def _forward(self, X: Any) -> Tensor:
+        """Raw network outputs (float32) for ``X`` on CPU, batch by batch."""
+        return predict_module(self.module_, self.encode(X), self._predict_batch_size).float()
 
     # --- serialization ------------------------------------------------------------------------
 
@@ -225,22 +242,36 @@ class NetworkEstimator(BaseEstimator):
         """Rebuild the module on CPU from its config and weights."""
         state = dict(state)
         weights = state.pop("module_weights_", None)
+        state.setdefault("grad_clip", 1.0)  # stored before it was a parameter: what it trained with
         super().__setstate__(state)
         if weights is not None:
             module = self._build_module(dict(self.module_config_))
-            tensors = {k: torch.as_tensor(np.array(v)) for k, v in weights.items()}
-            missing, unexpected = module.load_state_dict(tensors, strict=False)
-            if unexpected or set(missing) - set(self._frozen_keys(module)):
-                raise DataError(
-                    f"stored weights do not fit the network (missing {missing[:3]}, unexpected "
-                    f"{unexpected[:3]}); the artifact was made by another version."
-                )
+            self._load_weights(module, weights)
             self.module_ = module.eval()
             self.device_ = "cpu"
 
-    def _frozen_keys(self, module: nn.Module) -> list[str]:
-        saved = set(self._saved_weights(module))
-        return [k for k in module.state_dict() if k not in saved]
+    def _load_weights(self, module: nn.Module, weights: dict[str, Any]) -> None:
+        """Load stored numpy ``weights`` into ``module``; a ``DataError`` when they do not fit.
+
+        Every weight ``_saved_weights`` names must be there with its shape, and nothing else
+        (a frozen weight left out of the artifact comes from the freshly built module).
+        """
+        expected = module.state_dict()
+        missing = sorted(set(self._saved_weights(module)) - set(weights))
+        unexpected = sorted(set(weights) - set(expected))
+        reshaped = sorted(
+            k
+            for k in set(weights) & set(expected)
+            if tuple(np.shape(weights[k])) != tuple(expected[k].shape)
+        )
+        if missing or unexpected or reshaped:
+            raise DataError(
+                f"the stored weights do not fit the {type(self).__name__} network (missing "
+                f"{missing[:3]}, unexpected {unexpected[:3]}, other shape {reshaped[:3]}); the "
+                "artifact was made by another version of mlvsdl: train the model again."
+            )
+        tensors = {k: torch.as_tensor(np.array(v)) for k, v in weights.items()}
+        module.load_state_dict(tensors, strict=False)
 
 
 class NetworkClassifierMixin:

@@ -12,9 +12,11 @@ Two architectures, both small ``nn.Module``s driven by :class:`TabularNetConfig`
   Tabular Data": ``Linear -> [x + Dropout(Linear(Dropout(ReLU(Linear(Norm(x))))))] x n_layers ->
   Norm -> ReLU -> Linear``.
 
-:class:`TabularNetClassifier` and :class:`TabularNetRegressor` wrap them for scikit-learn and train
-with :func:`mlvsdl.families.dl.trainer.fit_module`. Their pickled state holds only plain Python
-values and numpy arrays (module config as a dict, weights as arrays), so ``skops.io`` can store
+:class:`TabularNetClassifier` and :class:`TabularNetRegressor` wrap them for scikit-learn as
+:class:`~mlvsdl.families.dl.network.NetworkEstimator` subclasses, like every other network: the
+same fit (``TimedTrainer``: the wall-clock limit checked after every step, input preparation
+counted against ``max_time_s``), the same training parameters (``grad_clip`` included) and the
+same stored state (module config as a dict, weights as numpy arrays), so ``skops.io`` can store
 them without trusting any torch type.
 """
 
@@ -27,23 +29,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.validation import validate_data
 from torch import Tensor, nn
 
 from mlvsdl.errors import ConfigError, DataError
 from mlvsdl.families.dl.network import (
     NetworkClassifierMixin,
+    NetworkEstimator,
     NetworkRegressorMixin,
-    split_tensors,
-)
-from mlvsdl.families.dl.trainer import (
-    TrainConfig,
-    fit_module,
-    predict_module,
-    resolve_device,
-    seeded,
 )
 
 __all__ = [
@@ -177,11 +171,13 @@ def build_tabular_net(config: TabularNetConfig) -> nn.Module:
     return MLP(config) if config.arch == "mlp" else ResMLP(config)
 
 
-class _BaseTabularNet(BaseEstimator):
-    """Shared fit/predict/serialization; subclasses supply the target handling and the loss.
+class _TabularNet(NetworkEstimator):
+    """Embedding sizes learned from the code columns, and the tensors for these networks.
 
-    Template methods: ``_encode_target(y) -> (targets, n_outputs, stratify)`` and ``_loss()``.
+    Fit, prediction, the step-level clock and storage are :class:`NetworkEstimator`'s.
     """
+
+    _predict_batch_size = PREDICT_BATCH_SIZE
 
     def __init__(
         self,
@@ -207,53 +203,24 @@ class _BaseTabularNet(BaseEstimator):
         self.n_layers = n_layers
         self.dropout = dropout
         self.n_categorical = n_categorical
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.grad_clip = grad_clip
-        self.random_state = random_state
-        self.device = device
-        self.max_time_s = max_time_s
+        super().__init__(
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            patience=patience,
+            validation_fraction=validation_fraction,
+            grad_clip=grad_clip,
+            random_state=random_state,
+            device=device,
+            max_time_s=max_time_s,
+        )
 
-    def _encode_target(self, y: np.ndarray) -> tuple[Tensor, int, np.ndarray | None]:
-        raise NotImplementedError
-
-    def _loss(self) -> nn.Module:
-        raise NotImplementedError
-
-    def fit(self, X: Any, y: Any) -> _BaseTabularNet:
+    def fit(self, X: Any, y: Any) -> _TabularNet:
         """Learn embedding sizes from ``X``, then train with early stopping on a held-out part."""
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), y_numeric=False)
         self._check_params(X)
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        train_config = self._train_config(seed)
-        targets, n_outputs, stratify = self._encode_target(y)
-        self.cardinalities_ = _cardinalities(X[:, X.shape[1] - self.n_categorical :])
-        x_num, x_cat = self._to_tensors(X)
-        config = TabularNetConfig(
-            n_numeric=x_num.shape[1],
-            cardinalities=self.cardinalities_,
-            n_outputs=n_outputs,
-            arch=self.arch,
-            hidden_dim=int(self.hidden_dim),
-            n_layers=int(self.n_layers),
-            dropout=self.dropout,
-        )
-        with seeded(seed):
-            module = build_tabular_net(config)
-        train, val = split_tensors(
-            (x_num, x_cat, targets), self.validation_fraction, stratify, seed
-        )
-        result = fit_module(module, self._loss(), train, val, train_config)
-        self.module_ = module
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-        self.stop_reason_ = str(result.stop_reason)
-        self.n_params_ = result.n_params
-        self.device_ = result.device
+        super().fit(X, y)
         return self
 
     def _check_params(self, X: np.ndarray) -> None:
@@ -265,33 +232,25 @@ class _BaseTabularNet(BaseEstimator):
             "dropout": 0 <= self.dropout < 1,
             "n_categorical": isinstance(self.n_categorical, Integral)
             and 0 <= self.n_categorical <= X.shape[1],
-            "validation_fraction": self.validation_fraction is None
-            or 0 <= self.validation_fraction < 1,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
             raise ConfigError(
                 f"invalid parameter(s) {values}; expected arch in {ARCHS}, hidden_dim and "
-                f"n_layers >= 1, dropout and validation_fraction in [0, 1), n_categorical "
-                f"between 0 and the number of columns ({X.shape[1]})."
+                f"n_layers >= 1, dropout in [0, 1), n_categorical between 0 and the number of "
+                f"columns ({X.shape[1]})."
             )
-        if X.shape[0] < 2:
-            raise DataError(f"a network needs at least 2 training rows, got {X.shape[0]}.")
 
-    def _train_config(self, seed: int) -> TrainConfig:
-        """The trainer's settings from this estimator's parameters (validated by TrainConfig)."""
-        return TrainConfig(
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            batch_size=self.batch_size,
-            max_epochs=self.max_epochs,
-            patience=self.patience,
-            grad_clip=self.grad_clip,
-            seed=seed,
-            device=str(resolve_device(self.device)),
-            max_time_s=self.max_time_s,
-        )
+    # --- NetworkEstimator hooks ---------------------------------------------------------------
+
+    def _fit_inputs(self, X: np.ndarray) -> tuple[Tensor, ...]:
+        self.cardinalities_ = _cardinalities(X[:, X.shape[1] - int(self.n_categorical) :])
+        return self._to_tensors(X)
+
+    def _inputs(self, X: Any) -> tuple[Tensor, ...]:
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        return self._to_tensors(X)
 
     def _to_tensors(self, X: np.ndarray) -> tuple[Tensor, Tensor]:
         """Split ``X`` into numerics (float32) and embedding indices (0 = unknown)."""
@@ -302,49 +261,39 @@ class _BaseTabularNet(BaseEstimator):
         codes[(codes < 0) | (codes >= sizes)] = 0
         return x_num, torch.from_numpy(codes)
 
-    def _forward(self, X: Any) -> Tensor:
-        """Raw network outputs for ``X`` on CPU."""
-        check_is_fitted(self, "module_")
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        return predict_module(self.module_, self._to_tensors(X), PREDICT_BATCH_SIZE)
+    def _module_config(self, n_outputs: int) -> dict[str, Any]:
+        config = TabularNetConfig(
+            n_numeric=int(self.n_features_in_) - int(self.n_categorical),
+            cardinalities=self.cardinalities_,
+            n_outputs=n_outputs,
+            arch=self.arch,
+            hidden_dim=int(self.hidden_dim),
+            n_layers=int(self.n_layers),
+            dropout=self.dropout,
+        )
+        return asdict(config)
 
-    def __getstate__(self) -> dict[str, Any]:
-        """Plain values only: the module becomes its config dict and numpy weights."""
-        state = dict(super().__getstate__())  # a copy: never strip the live object
-        module = state.pop("module_", None)
-        if module is not None:
-            state["module_config_"] = asdict(module.config)
-            weights = module.state_dict()
-            state["module_weights_"] = {k: v.detach().cpu().numpy() for k, v in weights.items()}
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """Rebuild the module on CPU from its config and weights."""
-        state = dict(state)
-        config = state.pop("module_config_", None)
-        weights = state.pop("module_weights_", None)
-        super().__setstate__(state)
-        if config is not None and weights is not None:
-            config["cardinalities"] = tuple(config["cardinalities"])
-            module = build_tabular_net(TabularNetConfig(**config))
-            module.load_state_dict({k: torch.as_tensor(np.array(v)) for k, v in weights.items()})
-            self.module_ = module.eval()
-            self.device_ = "cpu"
+    def _build_module(self, config: dict[str, Any]) -> nn.Module:
+        # a stored config may hold the cardinalities as a list
+        config = {**config, "cardinalities": tuple(config["cardinalities"])}
+        return build_tabular_net(TabularNetConfig(**config))
 
 
-class TabularNetClassifier(NetworkClassifierMixin, ClassifierMixin, _BaseTabularNet):
+class TabularNetClassifier(NetworkClassifierMixin, ClassifierMixin, _TabularNet):
     """Network classifier on encoded tables; any label type, cross-entropy loss.
 
     Learned attributes: ``classes_``, ``module_``, ``history_``, ``best_epoch_``,
-    ``stop_reason_``, ``n_params_``, ``n_features_in_``, ``device_``, ``cardinalities_``.
+    ``stop_reason_``, ``n_params_``, ``n_features_in_``, ``device_``, ``cardinalities_``,
+    ``module_config_``.
     """
 
 
-class TabularNetRegressor(NetworkRegressorMixin, RegressorMixin, _BaseTabularNet):
+class TabularNetRegressor(NetworkRegressorMixin, RegressorMixin, _TabularNet):
     """Network regressor on encoded tables; the target is standardized internally, MSE loss.
 
     Learned attributes: ``y_mean_``, ``y_scale_``, ``module_``, ``history_``, ``best_epoch_``,
-    ``stop_reason_``, ``n_params_``, ``n_features_in_``, ``device_``, ``cardinalities_``.
+    ``stop_reason_``, ``n_params_``, ``n_features_in_``, ``device_``, ``cardinalities_``,
+    ``module_config_``.
     """
 
 

@@ -9,7 +9,8 @@ A network family supplies an ``nn.Module``, a loss and tensors; this module does
   to ``min_lr_fraction * lr`` at the last step of ``max_epochs``;
 * gradient clipping by global norm;
 * early stopping on validation loss with patience; the best weights are restored at the end;
-* an optional wall-clock limit, checked after each epoch;
+* an optional wall-clock limit, checked after each epoch (between steps too in a subclass whose
+  :meth:`Trainer.should_stop` reads the clock, as ``network.TimedTrainer`` does);
 * seeding without disturbing the caller's global RNG state, and device choice ("auto" = CUDA when
   available, else CPU; tensors are moved once);
 * one host sync per epoch: batch losses stay on the device until the epoch ends.
@@ -19,7 +20,8 @@ Stopping is reported, never raised: :class:`TrainResult` says why training ended
 
 Convention: each tensor tuple holds the module's inputs followed by the target, all sharing the
 first (row) dimension. A family that trains differently subclasses :class:`Trainer` and overrides
-:meth:`Trainer.compute_loss`, :meth:`Trainer.train_step` or :meth:`Trainer.configure_optimizers`.
+:meth:`Trainer.compute_loss`, :meth:`Trainer.train_step` or :meth:`Trainer.configure_optimizers`;
+:meth:`Trainer.should_stop` is the hook that ends an epoch between two steps.
 """
 
 from __future__ import annotations
@@ -161,7 +163,8 @@ class Trainer:
     """The fit loop, split into short steps a family may override.
 
     ``fit`` -> ``run_epoch`` -> ``train_step`` -> ``compute_loss``; ``evaluate`` for validation;
-    ``configure_optimizers`` builds the optimizer and the schedule.
+    ``configure_optimizers`` builds the optimizer and the schedule; ``should_stop`` may end an
+    epoch early.
     """
 
     def __init__(self, module: nn.Module, loss_fn: LossFn, config: TrainConfig) -> None:
@@ -260,14 +263,28 @@ class Trainer:
         self.scheduler.step()
         return loss.detach()
 
+    def should_stop(self) -> bool:
+        """Asked before every batch of an epoch but its first: True ends the epoch there.
+
+        The core loop always runs whole epochs. A subclass that stops between steps (a clock,
+        a step budget) answers True; the epoch's loss is then the mean of the batches it ran,
+        and ``_stop_reason`` decides after the epoch whether training ends.
+        """
+        return False
+
     def run_epoch(self, tensors: tuple[Tensor, ...], generator: torch.Generator) -> float:
-        """One pass over ``tensors`` in a fresh seeded order; returns the mean training loss."""
+        """One pass over ``tensors`` in a fresh seeded order; returns the mean training loss.
+
+        The pass ends early when :meth:`should_stop` says so (at least one batch always runs).
+        """
         self.module.train()
         n, size = len(tensors[0]), self.config.batch_size
         order = torch.randperm(n, generator=generator).to(tensors[0].device)
         shuffled = tuple(t.index_select(0, order) for t in tensors)
         losses, sizes = [], []
         for start in range(0, _usable_rows(n, size), size):
+            if losses and self.should_stop():
+                break
             batch = tuple(t[start : start + size] for t in shuffled)
             losses.append(self.train_step(batch))
             sizes.append(len(batch[0]))

@@ -61,6 +61,7 @@ class _ConvNet(NetworkEstimator):
         max_epochs: int = 30,
         patience: int | None = 5,
         validation_fraction: float | None = 0.1,
+        grad_clip: float | None = 1.0,
         random_state: int | None = None,
         device: str = "auto",
         max_time_s: float | None = None,
@@ -72,16 +73,19 @@ class _ConvNet(NetworkEstimator):
         self.dropout = dropout
         self.shift_h = shift_h
         self.shift_w = shift_w
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.device = device
-        self.max_time_s = max_time_s
         self.fit_schedule_to_time = fit_schedule_to_time
+        super().__init__(
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            patience=patience,
+            validation_fraction=validation_fraction,
+            grad_clip=grad_clip,
+            random_state=random_state,
+            device=device,
+            max_time_s=max_time_s,
+        )
 
     def _trainer(self, module: nn.Module, config: TrainConfig) -> TimedTrainer:
         """The core loop with its schedule fitted to ``max_time_s`` (see the class below)."""

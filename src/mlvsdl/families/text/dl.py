@@ -51,6 +51,7 @@ class _TextNet(NetworkEstimator):
         max_epochs: int = 30,
         patience: int | None = 4,
         validation_fraction: float | None = 0.1,
+        grad_clip: float | None = 1.0,
         random_state: int | None = None,
         device: str = "auto",
         max_time_s: float | None = None,
@@ -62,15 +63,18 @@ class _TextNet(NetworkEstimator):
         self.dropout = dropout
         self.max_vocab = max_vocab
         self.max_len = max_len
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.device = device
-        self.max_time_s = max_time_s
+        super().__init__(
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            patience=patience,
+            validation_fraction=validation_fraction,
+            grad_clip=grad_clip,
+            random_state=random_state,
+            device=device,
+            max_time_s=max_time_s,
+        )
 
     def _fit_inputs(self, X: Any) -> tuple[Tensor, ...]:
         texts, side = split_net_inputs(X)

@@ -58,6 +58,7 @@ class _EncoderHead(NetworkEstimator):
         max_epochs: int = 100,
         patience: int | None = 8,
         validation_fraction: float | None = 0.1,
+        grad_clip: float | None = 1.0,
         random_state: int | None = None,
         device: str = "auto",
         max_time_s: float | None = None,
@@ -65,15 +66,18 @@ class _EncoderHead(NetworkEstimator):
         self.hidden_dim = hidden_dim
         self.dropout = dropout
         self.max_len = max_len
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.device = device
-        self.max_time_s = max_time_s
+        super().__init__(
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            patience=patience,
+            validation_fraction=validation_fraction,
+            grad_clip=grad_clip,
+            random_state=random_state,
+            device=device,
+            max_time_s=max_time_s,
+        )
 
     def _fit_inputs(self, X: Any) -> tuple[Tensor, ...]:
         inputs = self._inputs(X)
@@ -115,6 +119,7 @@ class _FineTuned(NetworkEstimator):
         max_epochs: int = 5,
         patience: int | None = 2,
         validation_fraction: float | None = 0.1,
+        grad_clip: float | None = 1.0,
         random_state: int | None = None,
         device: str = "auto",
         max_time_s: float | None = None,
@@ -122,15 +127,18 @@ class _FineTuned(NetworkEstimator):
         self.dropout = dropout
         self.max_len = max_len
         self.max_steps = max_steps
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.device = device
-        self.max_time_s = max_time_s
+        super().__init__(
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            patience=patience,
+            validation_fraction=validation_fraction,
+            grad_clip=grad_clip,
+            random_state=random_state,
+            device=device,
+            max_time_s=max_time_s,
+        )
 
     def _fit_inputs(self, X: Any) -> tuple[Tensor, ...]:
         inputs = self._inputs(X)

@@ -45,6 +45,7 @@ __all__ = [
     "SentenceEncoder",
     "embed_texts",
     "encoder_dir",
+    "frozen_encoder",
     "load_encoder",
 ]
 
@@ -140,7 +141,8 @@ def load_encoder() -> SentenceEncoder:
 
 
 @functools.lru_cache(maxsize=1)
-def _frozen_encoder() -> SentenceEncoder:
+def frozen_encoder() -> SentenceEncoder:
+    """The packaged encoder with gradients off, loaded once per process (shared, do not train)."""
     encoder = load_encoder()
     for parameter in encoder.parameters():
         parameter.requires_grad_(False)
@@ -167,7 +169,7 @@ def embed_texts(texts: list[str], *, max_len: int = 128, batch_size: int = 64) -
         key=lambda item: len(item[1]),
     )
     if todo:
-        encoder = _frozen_encoder()
+        encoder = frozen_encoder()
         logger.info("encoding %d texts with the frozen sentence encoder", len(todo))
         for start in range(0, len(todo), batch_size):
             chunk = todo[start : start + batch_size]

@@ -17,16 +17,27 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["PAD", "UNK", "bigram_ids", "build_vocabulary", "encode", "sequence_length", "tokenize"]
+__all__ = [
+    "PAD",
+    "UNK",
+    "WORD",
+    "bigram_ids",
+    "build_vocabulary",
+    "encode",
+    "sequence_length",
+    "tokenize",
+]
 
 PAD, UNK = 0, 1
 SPECIALS = ("<pad>", "<unk>")
-_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]", re.UNICODE)
+# A word as the text networks read it: a run of letters and digits (apostrophes inside kept),
+# or a single punctuation mark. The explainers locate words in a text with the same pattern.
+WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]", re.UNICODE)
 
 
 def tokenize(text: str) -> list[str]:
     """Lowercased words and punctuation marks of ``text``."""
-    return _TOKEN.findall(text.lower())
+    return WORD.findall(text.lower())
 
 
 def build_vocabulary(

@@ -16,9 +16,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlvsdl.evaluate.explain import OCCLUSION, _encode, _final, _text, _to_raw, encoded_sources
-from mlvsdl.evaluate.explanation import Attribution, Contribution, Explanation
-from mlvsdl.evaluate.local import explain_row as occlusion_row
+from mlvsdl.explain._common import (
+    OCCLUSION,
+    encoded_matrix,
+    final_step,
+    occlusion_contributions,
+    to_raw_columns,
+    top_contributions,
+)
+from mlvsdl.explain.explanation import Attribution, Explanation
+from mlvsdl.explain.row import encoded_sources
 from mlvsdl.tasks import get_task
 from mlvsdl.types import Schema
 
@@ -30,12 +37,12 @@ UNIT = "anomaly score"
 def anomaly_attribution(estimator: Any, X: pd.DataFrame, schema: Schema) -> Attribution | None:
     """Per-row, per-raw-column contributions to the anomaly score, or None when the detector
     has no ``feature_contributions``."""
-    model = _final(estimator)
+    model = final_step(estimator)
     if not hasattr(model, "feature_contributions"):
         return None
-    encoded = _encode(estimator, X)
+    encoded = encoded_matrix(estimator, X)
     per_encoded = np.asarray(model.feature_contributions(encoded), dtype=float)
-    values = _to_raw(per_encoded, encoded_sources(estimator, schema), schema.feature_names)
+    values = to_raw_columns(per_encoded, encoded_sources(estimator, schema), schema.feature_names)
     method = str(getattr(model, "contribution_method_", "per-feature contribution"))
     return Attribution(values, schema.feature_names, method, UNIT, ["anomaly score"] * len(X))
 
@@ -55,17 +62,7 @@ def explain_anomaly_row(
     prediction = f"{verdict} (anomaly score {score:.4g})"
     attribution = anomaly_attribution(estimator, row, schema)
     if attribution is None:
-        items = occlusion_row(estimator, schema, row, reference)[:top]
-        contributions = [
-            Contribution(i["feature"], _text(i["value"]), float(i["contribution"])) for i in items
-        ]
+        contributions = occlusion_contributions(estimator, schema, row, reference, top)
         return Explanation(model_name, prediction, "anomaly score", OCCLUSION, UNIT, contributions)
-    values = attribution.values[0]
-    order = np.argsort(-np.abs(values))[:top]
-    items = [
-        Contribution(
-            attribution.columns[j], _text(row.iloc[0][attribution.columns[j]]), float(values[j])
-        )
-        for j in order
-    ]
+    items = top_contributions(attribution, row, top)
     return Explanation(model_name, prediction, "anomaly score", attribution.method, UNIT, items)

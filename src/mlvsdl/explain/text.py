@@ -29,7 +29,7 @@ keep their values and are not attributed here.
 
 Words are the networks' tokens (runs of letters and digits, single punctuation marks), located
 in the text as the model read it (missing as ``""``). The from-scratch transformer also returns
-its self-attention (:mod:`mlvsdl.evaluate.attention`), shown beside: attention is not a faithful
+its self-attention (:mod:`mlvsdl.explain.attention`), shown beside: attention is not a faithful
 explanation on its own.
 """
 
@@ -41,10 +41,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlvsdl.evaluate.explanation import Contribution, Explanation, TextView, TokenWeight
-from mlvsdl.families.text.tokenizer import _TOKEN as WORD
-from mlvsdl.features.text import JOIN, clean_text, split_net_inputs
-from mlvsdl.types import ColumnKind, Schema
+from mlvsdl.explain import attention, tfidf
+from mlvsdl.explain._common import (
+    display_value,
+    encoded_inputs,
+    explained_output,
+    final_step,
+    target_of,
+)
+from mlvsdl.explain._words import joined_texts, locate_words, row_texts, word_spans
+from mlvsdl.explain.explanation import Contribution, Explanation, TextView, TokenWeight
+from mlvsdl.features.text import split_net_inputs
+from mlvsdl.types import Schema
 
 __all__ = ["explain_text_row", "token_weights", "word_spans"]
 
@@ -53,20 +61,6 @@ MAX_WORDS = 256  # words occluded per row; later words are left without a weight
 OCCLUSION_METHOD = "leave-one-word-out occlusion"
 IG_METHOD = "integrated gradients on the token embeddings (captum, from zero embeddings)"
 LIG_METHOD = "layer integrated gradients on the word-piece embeddings (captum, from [PAD])"
-
-
-def word_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of the words of ``text`` as the text networks tokenize it."""
-    lowered = text.lower()
-    return [m.span() for m in WORD.finditer(lowered if len(lowered) == len(text) else text)]
-
-
-def _final(estimator: Any) -> Any:
-    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-
-
-def _texts(row: pd.DataFrame, schema: Schema) -> dict[str, str]:
-    return {c: str(clean_text(row[c]).iloc[0]) for c in schema.of_kind(ColumnKind.TEXT)}
 
 
 def _kind(model: Any) -> str:
@@ -78,38 +72,20 @@ def _kind(model: Any) -> str:
     return "occlusion"
 
 
-def _target(estimator: Any, row: pd.DataFrame, schema: Schema) -> tuple[int | None, str, str]:
-    """The explained output: (class index or None, its name, its unit)."""
-    if not schema.task.is_classification:
-        return None, "prediction", "target units"
-    proba = np.asarray(estimator.predict_proba(row))[0]
-    index = int(proba.argmax())
-    return index, f"P({str(_final(estimator).classes_[index])!r})", "probability"
-
-
-def _encoded(estimator: Any, X: pd.DataFrame) -> Any:
-    """What the pipeline's last step receives for ``X``."""
-    for _, step in estimator.steps[:-1]:
-        X = step.transform(X)
-    return X
-
-
 def token_weights(
     estimator: Any, row: pd.DataFrame, schema: Schema
 ) -> tuple[list[TokenWeight], str, str, str, dict[str, str], str]:
     """(words with weights, method, unit, explained output, texts, note) for one row."""
-    from mlvsdl.evaluate import explain_tfidf
-
-    index, explained, unit = _target(estimator, row, schema)
-    texts = _texts(row, schema)
-    kind, note = _kind(_final(estimator)), ""
+    index, explained, unit = target_of(estimator, row, schema)
+    texts = row_texts(row, schema)
+    kind, note = _kind(final_step(estimator)), ""
     if kind == "scratch":
         tokens, method = _scratch_ig(estimator, row, texts, index), IG_METHOD
     elif kind == "minilm":
         tokens, method = _minilm_lig(estimator, row, texts, index), LIG_METHOD
-    elif explain_tfidf.supports(estimator):
+    elif tfidf.supports(estimator):
         spans = {c: word_spans(t) for c, t in texts.items()}
-        weights, rest, method, unit = explain_tfidf.native_token_weights(
+        weights, rest, method, unit = tfidf.native_token_weights(
             estimator, row, texts, spans, index
         )
         if index is not None:  # log-odds of the predicted class
@@ -132,11 +108,8 @@ def explain_text_row(
     estimator: Any, model_name: str, row: pd.DataFrame, schema: Schema, *, top: int = 10
 ) -> Explanation:
     """The ``top`` words that moved ``row``'s prediction most, and a weight for every word."""
-    from mlvsdl.evaluate import attention
-    from mlvsdl.evaluate.explain import _text
-
     row = row.iloc[:1]
-    prediction = _text(np.asarray(estimator.predict(row))[0])
+    prediction = display_value(np.asarray(estimator.predict(row))[0])
     tokens, method, unit, explained, texts, note = token_weights(estimator, row, schema)
     unseen = sum(t.weight is None for t in tokens)
     if unseen:
@@ -199,54 +172,19 @@ def _occlusion(
 # --- networks ------------------------------------------------------------------------------------
 
 
-def _joined(texts: dict[str, str]) -> tuple[str, list[tuple[str, int]]]:
-    """The texts as the networks join them, and each column's start offset in the result."""
-    offsets, start = [], 0
-    for column, text in texts.items():
-        offsets.append((column, start))
-        start += len(text) + len(JOIN)
-    return JOIN.join(texts.values()), offsets
-
-
-def _locate(
-    texts: dict[str, str], spans: list[tuple[int, int]], weights: list[float | None]
-) -> list[TokenWeight]:
-    """Words of the joined text (with weights) back onto their columns; separators dropped."""
-    _, offsets = _joined(texts)
-    out = []
-    for (s, e), w in zip(spans, weights, strict=True):
-        for column, start in reversed(offsets):
-            if s >= start:
-                if e - start <= len(texts[column]):
-                    text = texts[column]
-                    out.append(
-                        TokenWeight(column, text[s - start : e - start], s - start, e - start, w)
-                    )
-                break
-    return out
-
-
-def _forward(model: Any, call: Any, index: int | None) -> Any:
-    import torch
-
-    if index is None:
-        return lambda *args: call(*args)[:, 0] * float(getattr(model, "y_scale_", 1.0))
-    return lambda *args: torch.softmax(call(*args), dim=1)
-
-
 def _scratch_ig(
     estimator: Any, row: pd.DataFrame, texts: dict[str, str], index: int | None
 ) -> list[TokenWeight]:
     import torch
     from captum.attr import IntegratedGradients
 
-    model = _final(estimator)
+    model = final_step(estimator)
     net = model.module_.eval()
     device = next(net.parameters()).device
-    ids, side = (t.to(device) for t in model._inputs(_encoded(estimator, row)))
+    ids, side = (t.to(device) for t in model.encode(encoded_inputs(estimator, row)))
     with torch.no_grad():
         x, mask = net.embed_tokens(ids)
-    ig = IntegratedGradients(_forward(model, net.forward_embedded, index))
+    ig = IntegratedGradients(explained_output(model, net.forward_embedded, index))
     with torch.backends.cudnn.flags(enabled=False):  # GRU backward in eval mode on CUDA
         attr = ig.attribute(
             x,
@@ -256,7 +194,7 @@ def _scratch_ig(
             n_steps=IG_STEPS,
         )
     per_position = attr.sum(dim=-1)[0].detach().double().cpu().numpy()
-    joined, _ = _joined(texts)
+    joined, _ = joined_texts(texts)
     spans = word_spans(joined)
     length = int(model.sequence_length_)
     n = min(len(spans), length)
@@ -268,7 +206,7 @@ def _scratch_ig(
             weights[j] += half
             weights[j + 1] += half
     values = [float(w) if i < n else None for i, w in enumerate(weights)]
-    return _locate(texts, spans, values)
+    return locate_words(texts, spans, values)
 
 
 def _minilm_lig(
@@ -277,13 +215,13 @@ def _minilm_lig(
     import torch
     from captum.attr import LayerIntegratedGradients
 
-    from mlvsdl.families.text.pretrained import _frozen_encoder, load_tokenizer
+    from mlvsdl.families.text.pretrained import frozen_encoder, load_tokenizer
 
-    model = _final(estimator)
-    joined_texts, side_block = split_net_inputs(_encoded(estimator, row))
+    model = final_step(estimator)
+    joined_rows, side_block = split_net_inputs(encoded_inputs(estimator, row))
     tokenizer = load_tokenizer()
     encoded = tokenizer(
-        joined_texts,
+        joined_rows,
         max_length=int(model.max_len),
         truncation=True,
         return_offsets_mapping=True,
@@ -293,7 +231,7 @@ def _minilm_lig(
         net = model.module_.eval()
         encoder, call = net.encoder, net
     else:  # frozen: the packaged encoder, then the trained head (a CPU copy)
-        encoder, head = _frozen_encoder(), copy.deepcopy(model.module_).cpu().eval()
+        encoder, head = frozen_encoder(), copy.deepcopy(model.module_).cpu().eval()
 
         def call(ids: Any, attention: Any, side: Any) -> Any:
             return head(encoder(ids, attention), side)
@@ -305,7 +243,7 @@ def _minilm_lig(
     special = torch.tensor([tokenizer.cls_token_id, tokenizer.sep_token_id], device=device)
     baseline = torch.where(torch.isin(ids, special), ids, int(tokenizer.pad_token_id))
     layer = encoder.bert.embeddings.word_embeddings
-    lig = LayerIntegratedGradients(_forward(model, call, index), layer)
+    lig = LayerIntegratedGradients(explained_output(model, call, index), layer)
     attr = lig.attribute(
         ids,
         baselines=baseline,
@@ -315,7 +253,7 @@ def _minilm_lig(
         internal_batch_size=IG_STEPS,
     )
     per_piece = attr.sum(dim=-1)[0].detach().double().cpu().numpy()
-    joined, _ = _joined(texts)
+    joined, _ = joined_texts(texts)
     spans = word_spans(joined)
     weights: list[float | None] = [None] * len(spans)
     starts = np.array([s for s, _ in spans])
@@ -325,4 +263,4 @@ def _minilm_lig(
         w = int(np.searchsorted(starts, s, side="right")) - 1
         if w >= 0 and s < spans[w][1]:
             weights[w] = (weights[w] or 0.0) + float(per_piece[k])
-    return _locate(texts, spans, weights)
+    return locate_words(texts, spans, weights)

@@ -20,7 +20,7 @@ computed during ``compare`` and kept in the run's settings, so explanations need
 and the row to explain. Classifiers explain the predicted class; regressors the prediction.
 
 Text and images are explained per word and per pixel instead of per column
-(:mod:`mlvsdl.evaluate.explain_text`, :mod:`mlvsdl.evaluate.explain_image`); :func:`explain_row`
+(:mod:`mlvsdl.explain.text`, :mod:`mlvsdl.explain.image`); :func:`explain_row`
 sends them there. Other modalities (audio) are refused with a clear error.
 """
 
@@ -31,10 +31,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from mlvsdl.errors import ConfigError, DataError, StoreError
-from mlvsdl.evaluate.explanation import (
+from mlvsdl.evaluate.local import reference_values
+from mlvsdl.explain._common import (
+    OCCLUSION,
+    display_value,
+    encoded_matrix,
+    final_step,
+    occlusion_contributions,
+    to_raw_columns,
+    top_contributions,
+)
+from mlvsdl.explain.explanation import (
     Attribution,
     Contribution,
     Explanation,
@@ -42,8 +51,6 @@ from mlvsdl.evaluate.explanation import (
     TextView,
     TokenWeight,
 )
-from mlvsdl.evaluate.local import explain_row as occlusion_row
-from mlvsdl.evaluate.local import json_scalar, reference_values
 from mlvsdl.types import Modality, Schema, Task
 
 __all__ = [
@@ -75,23 +82,19 @@ def reference_frame(reference: dict[str, Any], like: pd.DataFrame | None = None)
     return frame
 
 
-def _final(estimator: Any) -> Any:
-    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-
-
 def encoded_sources(estimator: Any, schema: Schema) -> list[str]:
     """For each column the pipeline's ``encode`` step outputs, the raw column it came from."""
     encode = estimator.named_steps.get("encode")
     if encode is None:
         names = list(estimator.named_steps["clean"].get_feature_names_out())
-        return [_cleaned_to_raw(n, schema) for n in names]
+        return [_cleanedto_raw_columns(n, schema) for n in names]
     sources: list[str] = []
     for _, transformer, cols in encode.transformers_:
         if isinstance(transformer, str) and transformer == "drop":
             continue
         cols = list(cols)
         outs = list(transformer.get_feature_names_out(cols)) if cols else []
-        sources += [_cleaned_to_raw(_match(out, cols), schema) for out in outs]
+        sources += [_cleanedto_raw_columns(_match(out, cols), schema) for out in outs]
     return sources
 
 
@@ -103,27 +106,12 @@ def _match(output: str, inputs: list[str]) -> str:
     return max(prefixed, key=len) if prefixed else name
 
 
-def _cleaned_to_raw(name: str, schema: Schema) -> str:
+def _cleanedto_raw_columns(name: str, schema: Schema) -> str:
     features = schema.feature_names
     if name in features:
         return name
     parents = [c for c in features if name.startswith(f"{c}__")]
     return max(parents, key=len) if parents else name
-
-
-def _to_raw(values: np.ndarray, sources: list[str], columns: list[str]) -> np.ndarray:
-    """Sum encoded-column contributions (n, n_encoded) onto raw columns (n, n_raw)."""
-    index = {c: i for i, c in enumerate(columns)}
-    mapping = np.zeros((len(sources), len(columns)))
-    for j, source in enumerate(sources):
-        if source in index:
-            mapping[j, index[source]] = 1.0
-    return np.asarray(values) @ mapping
-
-
-def _encode(estimator: Any, X: pd.DataFrame) -> np.ndarray:
-    encoded = estimator[:-1].transform(X)
-    return encoded.toarray() if sparse.issparse(encoded) else np.asarray(encoded, dtype=float)
 
 
 def _explained(model: Any, proba: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -138,8 +126,8 @@ def _binary_sign(index: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def _linear(estimator: Any, X: pd.DataFrame, schema: Schema, ref: pd.DataFrame) -> Attribution:
-    model = _final(estimator)
-    x, x_ref = _encode(estimator, X), _encode(estimator, ref)
+    model = final_step(estimator)
+    x, x_ref = encoded_matrix(estimator, X), encoded_matrix(estimator, ref)
     coef = np.atleast_2d(model.coef_)
     rows, sign = np.zeros(len(x), dtype=int), np.ones((len(x), 1))
     unit, targets = "target units", ["prediction"] * len(x)
@@ -149,13 +137,13 @@ def _linear(estimator: Any, X: pd.DataFrame, schema: Schema, ref: pd.DataFrame) 
         sign = _binary_sign(index, len(model.classes_))
         unit, targets = "log-odds", [f"logit of {label!r}" for label in labels]
     contrib = sign * coef[rows] * (x - x_ref)
-    values = _to_raw(contrib, encoded_sources(estimator, schema), schema.feature_names)
+    values = to_raw_columns(contrib, encoded_sources(estimator, schema), schema.feature_names)
     return Attribution(values, schema.feature_names, "coefficient x input", unit, targets)
 
 
 def _treeshap(estimator: Any, X: pd.DataFrame, schema: Schema, ref: pd.DataFrame) -> Attribution:
-    model = _final(estimator)
-    x = _encode(estimator, X)
+    model = final_step(estimator)
+    x = encoded_matrix(estimator, X)
     contrib = np.asarray(model.predict(x, pred_contrib=True))
     n_enc = x.shape[1]
     if schema.task.is_classification and len(model.classes_) > 2:
@@ -170,7 +158,9 @@ def _treeshap(estimator: Any, X: pd.DataFrame, schema: Schema, ref: pd.DataFrame
     else:
         targets = ["prediction"] * len(x)
     unit = "log-odds" if schema.task.is_classification else "target units"
-    values = _to_raw(contrib[:, :n_enc], encoded_sources(estimator, schema), schema.feature_names)
+    values = to_raw_columns(
+        contrib[:, :n_enc], encoded_sources(estimator, schema), schema.feature_names
+    )
     return Attribution(values, schema.feature_names, "TreeSHAP (LightGBM, exact)", unit, targets)
 
 
@@ -180,11 +170,11 @@ def _integrated_gradients(
     import torch
     from captum.attr import LayerIntegratedGradients
 
-    model = _final(estimator)
+    model = final_step(estimator)
     net = model.module_.eval()
     device = next(net.parameters()).device
-    x_num, x_cat = (t.to(device) for t in model._to_tensors(_encode(estimator, X)))
-    r_num, r_cat = (t.to(device) for t in model._to_tensors(_encode(estimator, ref)))
+    x_num, x_cat = (t.to(device) for t in model.encode(encoded_matrix(estimator, X)))
+    r_num, r_cat = (t.to(device) for t in model.encode(encoded_matrix(estimator, ref)))
     baselines = (r_num.expand_as(x_num).contiguous(), r_cat.expand_as(x_cat).contiguous())
     if schema.task.is_classification:
         index, labels = _explained(model, estimator.predict_proba(X))
@@ -210,7 +200,7 @@ def _integrated_gradients(
     per_dim = attr.detach().cpu().double().numpy()  # (B, n_numeric + sum of embedding dims)
     widths = [1] * x_num.shape[1] + [e.embedding_dim for e in net.inputs.embeddings]
     per_enc = np.add.reduceat(per_dim, np.cumsum([0, *widths[:-1]]), axis=1)
-    values = _to_raw(per_enc, encoded_sources(estimator, schema), schema.feature_names)
+    values = to_raw_columns(per_enc, encoded_sources(estimator, schema), schema.feature_names)
     return Attribution(values, schema.feature_names, "integrated gradients", unit, targets)
 
 
@@ -219,7 +209,7 @@ Explainer = Callable[[Any, pd.DataFrame, Schema, pd.DataFrame], Attribution]
 
 def native_explainer(estimator: Any) -> Explainer | None:
     """The family's own per-row attribution method, or None (occlusion applies)."""
-    model = _final(estimator)
+    model = final_step(estimator)
     if hasattr(model, "module_") and hasattr(model.module_, "inputs"):
         return _integrated_gradients
     if hasattr(model, "booster_"):
@@ -275,29 +265,22 @@ def explain_row(
     """
     row = row.iloc[:1]
     if schema.task is Task.ANOMALY:
-        from mlvsdl.evaluate.explain_anomaly import explain_anomaly_row
+        from mlvsdl.explain.anomaly import explain_anomaly_row
 
         return explain_anomaly_row(estimator, model_name, row, schema, reference, top)
     if schema.modality is Modality.TEXT:
-        from mlvsdl.evaluate.explain_text import explain_text_row
+        from mlvsdl.explain.text import explain_text_row
 
         return explain_text_row(estimator, model_name, row, schema, top=top)
     if schema.modality is Modality.IMAGE:
-        from mlvsdl.evaluate.explain_image import explain_image_row
+        from mlvsdl.explain.image import explain_image_row
 
         return explain_image_row(estimator, model_name, row, schema, top=top, fill=fill)
-    prediction = _text(np.asarray(estimator.predict(row))[0])
+    prediction = display_value(np.asarray(estimator.predict(row))[0])
     attribution = attribute(estimator, row, schema, reference)
     if attribution is None:
         return _occlusion(estimator, model_name, row, schema, reference, prediction, top)
-    values = attribution.values[0]
-    order = np.argsort(-np.abs(values))[:top]
-    items = [
-        Contribution(
-            attribution.columns[j], _text(row.iloc[0][attribution.columns[j]]), float(values[j])
-        )
-        for j in order
-    ]
+    items = top_contributions(attribution, row, top)
     return Explanation(
         model_name, prediction, attribution.targets[0], attribution.method, attribution.unit, items
     )
@@ -312,27 +295,12 @@ def _occlusion(
     prediction: str,
     top: int,
 ) -> Explanation:
-    items = occlusion_row(estimator, schema, row, reference)[:top]
-    contributions = [
-        Contribution(i["feature"], _text(i["value"]), float(i["contribution"])) for i in items
-    ]
+    contributions = occlusion_contributions(estimator, schema, row, reference, top)
     if schema.task.is_classification:
         explained, unit = f"P({prediction!r})", "probability"
     else:
         explained, unit = "prediction", "target units"
     return Explanation(model_name, prediction, explained, OCCLUSION, unit, contributions)
-
-
-OCCLUSION = "replace-with-reference (occlusion)"
-
-
-def _text(value: Any) -> str:
-    value = json_scalar(value)
-    if value is None:
-        return "(missing)"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
 
 
 def explain_run_row(
@@ -370,7 +338,7 @@ def explain_run_row(
     schema = result.schema
     fill = None
     if schema.modality is Modality.IMAGE:
-        from mlvsdl.evaluate.explain_image import mean_image
+        from mlvsdl.explain.image import mean_image
 
         fill = mean_image(frame, schema)  # the reference: the data's mean image
         reference: dict[str, Any] = {}

@@ -27,18 +27,16 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from mlvsdl.explain._common import final_step
+
 __all__ = ["native_token_weights", "supports"]
-
-
-def _final(estimator: Any) -> Any:
-    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
 
 
 def supports(estimator: Any) -> bool:
     """A ``clean -> features (TF-IDF ColumnTransformer) -> linear or LightGBM`` pipeline."""
     steps = getattr(estimator, "named_steps", {})
     features = steps.get("features")
-    model = _final(estimator)
+    model = final_step(estimator)
     return (
         "clean" in steps
         and hasattr(features, "output_indices_")
@@ -71,7 +69,7 @@ def native_token_weights(
     features = estimator.named_steps["features"]
     encoded = features.transform(estimator.named_steps["clean"].transform(row))
     x = encoded.toarray()[0] if sparse.issparse(encoded) else np.asarray(encoded)[0]
-    contrib, method = _contributions(_final(estimator), np.asarray(x, dtype=np.float64), index)
+    contrib, method = _contributions(final_step(estimator), np.asarray(x, dtype=np.float64), index)
     weights = {c: np.zeros(len(s)) for c, s in spans.items()}
     remainder = 0.0
     for name, transformer, column in features.transformers_:

@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from mlvsdl.data.media import media_column
-from mlvsdl.evaluate.explain_text import _final, _forward, _target
-from mlvsdl.evaluate.explanation import Contribution, Explanation, ImageView
+from mlvsdl.explain._common import display_value, explained_output, final_step, target_of
+from mlvsdl.explain.explanation import Contribution, Explanation, ImageView
 from mlvsdl.features.image import image_arrays
 from mlvsdl.types import Schema
 
@@ -74,8 +74,8 @@ def saliency_map(
         fill = x[0].mean(axis=(1, 2))
     fill = np.asarray(fill, dtype=np.float32)
     colour = np.broadcast_to(fill if fill.ndim == 3 else fill[:, None, None], x.shape[1:])
-    index, explained, unit = _target(estimator, row.iloc[:1], schema)
-    model = _final(estimator)
+    index, explained, unit = target_of(estimator, row.iloc[:1], schema)
+    model = final_step(estimator)
     if _is_convnet(model):
         values = _integrated_gradients(model, x, colour, index)
         method = "integrated gradients on the pixels (captum), from the mean image"
@@ -97,10 +97,10 @@ def _integrated_gradients(
 
     net = model.module_.eval()
     device = next(net.parameters()).device
-    inputs = model._inputs(x)[0].to(device)  # standardized as the network sees it
+    inputs = model.encode(x)[0].to(device)  # standardized as the network sees it
     mean, std = model.channel_mean_[:, None, None], model.channel_std_[:, None, None]
     baseline = torch.from_numpy(np.asarray((colour - mean) / std, dtype=np.float32)[None])
-    ig = IntegratedGradients(_forward(model, net, index))
+    ig = IntegratedGradients(explained_output(model, net, index))
     attr = ig.attribute(
         inputs,
         baselines=baseline.to(device).expand_as(inputs).contiguous(),
@@ -191,10 +191,8 @@ def explain_image_row(
     fill: Any = None,
 ) -> Explanation:
     """The saliency map of ``row``'s prediction and its ``top`` regions (of the 3 x 3 grid)."""
-    from mlvsdl.evaluate.explain import _text
-
     row = row.iloc[:1]
-    prediction = _text(np.asarray(estimator.predict(row))[0])
+    prediction = display_value(np.asarray(estimator.predict(row))[0])
     values, image, method, unit, explained = saliency_map(estimator, row, schema, fill)
     saliency = values.sum(axis=0)  # (H, W)
     note = "relative to the mean image; summed over channels"

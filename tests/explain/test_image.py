@@ -13,8 +13,8 @@ from PIL import Image
 
 from mlvsdl.data import infer_schema
 from mlvsdl.data.media import check_inputs, read_inputs
-from mlvsdl.evaluate.explain import Explanation, explain_row
-from mlvsdl.evaluate.explain_image import mean_image
+from mlvsdl.explain import Explanation, explain_row
+from mlvsdl.explain.image import mean_image
 from mlvsdl.families.registry import get_family
 from mlvsdl.report.media import saliency_png
 from tests.evaluate.media_data import digit_arrays

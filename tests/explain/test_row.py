@@ -11,13 +11,13 @@ from scipy.special import logit
 
 from mlvsdl.data import infer_schema
 from mlvsdl.errors import ConfigError
-from mlvsdl.evaluate.explain import (
+from mlvsdl.evaluate.local import reference_values
+from mlvsdl.explain import (
     attribute,
     encoded_sources,
     explain_row,
     reference_frame,
 )
-from mlvsdl.evaluate.local import reference_values
 from mlvsdl.families.registry import get_family
 from mlvsdl.types import Modality
 from tests.conftest import make_table

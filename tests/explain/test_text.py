@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from mlvsdl.data import infer_schema
-from mlvsdl.evaluate.attention import attention_summary, attention_view
-from mlvsdl.evaluate.explain import Explanation, explain_row
-from mlvsdl.evaluate.explain_text import _encoded, word_spans
+from mlvsdl.explain import Explanation, explain_row
+from mlvsdl.explain._common import encoded_inputs
+from mlvsdl.explain.attention import attention_summary, attention_view
+from mlvsdl.explain.text import word_spans
 from mlvsdl.families.registry import get_family
 from tests.evaluate.media_data import indicative_word, make_reviews
 from tests.evaluate.test_cost import _one_torch_thread  # noqa: F401
@@ -93,7 +94,7 @@ def test_integrated_gradients_are_complete(key, fitted, reviews):
     for i in ROWS[:2]:
         row = held_out.iloc[[i]]
         found = explain_row(model, key, row, schema, {})
-        ids, side = model[-1]._inputs(_encoded(model, row))
+        ids, side = model[-1].encode(encoded_inputs(model, row))
         with torch.no_grad():
             x, mask = net.embed_tokens(ids)
             base = torch.softmax(net.forward_embedded(torch.zeros_like(x), mask, side), dim=1)
@@ -107,7 +108,7 @@ def test_the_embedding_hooks_reproduce_the_forward_pass(key, fitted, reviews):
     _, _, held_out, _ = reviews
     model = fitted[key]
     net = model[-1].module_.eval()
-    ids, side = model[-1]._inputs(_encoded(model, held_out.iloc[:16]))
+    ids, side = model[-1].encode(encoded_inputs(model, held_out.iloc[:16]))
     with torch.no_grad():
         direct = net(ids, side)
         split = net.forward_embedded(*net.embed_tokens(ids), side)
@@ -118,7 +119,7 @@ def test_attention_weights_sum_to_one_per_query(fitted, reviews):
     _, _, held_out, schema = reviews
     model = fitted["text_transformer"]
     net = model[-1].module_.eval()
-    ids, _ = model[-1]._inputs(_encoded(model, held_out.iloc[:8]))
+    ids, _ = model[-1].encode(encoded_inputs(model, held_out.iloc[:8]))
     weights, mask = net.attention(ids)
     assert weights.shape[:3] == (net.config.n_layers, 8, net.config.n_heads)
     torch.testing.assert_close(weights.sum(dim=-1), torch.ones(weights.shape[:-1]))
@@ -155,7 +156,7 @@ def test_occlusion_handles_an_empty_text(fitted, reviews):
 def test_minilm_weights_come_from_its_word_piece_embeddings(reviews):
     """Layer integrated gradients through the frozen encoder: the indicative word leads, and the
     weights add up to P(row) minus P(every word piece set to [PAD])."""
-    from mlvsdl.families.text.pretrained import _frozen_encoder, load_tokenizer
+    from mlvsdl.families.text.pretrained import frozen_encoder, load_tokenizer
 
     X, y, held_out, schema = reviews
     model = get_family("minilm").build(schema, random_state=0)
@@ -170,7 +171,7 @@ def test_minilm_weights_come_from_its_word_piece_embeddings(reviews):
     special = torch.tensor([tokenizer.cls_token_id, tokenizer.sep_token_id])
     pads = torch.where(torch.isin(ids, special), ids, tokenizer.pad_token_id)
     with torch.no_grad():
-        code = _frozen_encoder()(pads, encoded["attention_mask"])
+        code = frozen_encoder()(pads, encoded["attention_mask"])
         base = torch.softmax(model[-1].module_.eval()(code, torch.zeros(1, 0)), dim=1)
     index = list(model.classes_).index(found.prediction)
     expected = model.predict_proba(row)[0, index] - float(base[0, index])

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlvsdl.evaluate.explain_text import _encoded, _final, _joined, _locate, _texts, word_spans
-from mlvsdl.evaluate.explanation import TextView
+from mlvsdl.explain._common import encoded_inputs, final_step
+from mlvsdl.explain._words import joined_texts, locate_words, row_texts, word_spans
+from mlvsdl.explain.explanation import TextView
 from mlvsdl.types import Schema
 
 __all__ = ["ATTENTION_METHOD", "attention_summary", "attention_view"]
@@ -34,16 +35,16 @@ ATTENTION_METHOD = (
 
 
 def _is_transformer(estimator: Any) -> bool:
-    net = getattr(_final(estimator), "module_", None)
+    net = getattr(final_step(estimator), "module_", None)
     return net is not None and hasattr(net, "attention")
 
 
 def _received(estimator: Any, X: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Per row: attention each token receives (sums to 1) and the token ids, real tokens only."""
-    model = _final(estimator)
+    model = final_step(estimator)
     net = model.module_.eval()
     device = next(net.parameters()).device
-    ids_all, _ = model._inputs(_encoded(estimator, X))
+    ids_all, _ = model.encode(encoded_inputs(estimator, X))
     shares, ids_out = [], []
     for start in range(0, len(ids_all), 32):
         ids = ids_all[start : start + 32].to(device)
@@ -62,15 +63,17 @@ def attention_view(estimator: Any, row: pd.DataFrame, schema: Schema) -> TextVie
     """The transformer's attention over ``row``'s words (None for any other model)."""
     if not _is_transformer(estimator):
         return None
-    texts = _texts(row.iloc[:1], schema)
+    texts = row_texts(row.iloc[:1], schema)
     shares, _ = _received(estimator, row.iloc[:1])
-    joined, _ = _joined(texts)
+    joined, _ = joined_texts(texts)
     spans = word_spans(joined)
     share = shares[0]
     values = [float(share[i]) if i < len(share) else None for i in range(len(spans))]
     if not spans:
         values = []
-    return TextView(texts, _locate(texts, spans, values), ATTENTION_METHOD, "share of attention")
+    return TextView(
+        texts, locate_words(texts, spans, values), ATTENTION_METHOD, "share of attention"
+    )
 
 
 def attention_summary(
@@ -80,7 +83,7 @@ def attention_summary(
     attention it receives relative to a uniform share (1 = an average word of its text)."""
     if not _is_transformer(estimator) or not len(X):
         return None
-    vocabulary = _final(estimator).vocabulary_
+    vocabulary = final_step(estimator).vocabulary_
     totals: dict[str, list[float]] = {}
     shares, ids = _received(estimator, X)
     for share, row_ids in zip(shares, ids, strict=True):
