@@ -40,9 +40,11 @@ def test_networks_get_a_fair_share_instead_of_a_skip():
     clock.t = 40.0
     assert budget.skip_reason(200.0, time_boundable=True) is None  # wants 200s, 60s left
     assert budget.skip_reason(1000.0, time_boundable=True) is None  # 60s is still useful
+    assert budget.allowance_s(2) == 30.0  # a fair share of the 60 s left
+    assert budget.allowance_s(10) == 10.0  # but at least a tenth of the budget, not 6 s each
     clock.t = 95.0
     assert budget.skip_reason(1000.0, time_boundable=True) is not None  # 5s is not
-    assert budget.allowance_s(2) == 2.5
+    assert budget.allowance_s(2) == 5.0  # the floor, capped at what is left
 
 
 def test_used_up_budget_skips_everything():

@@ -74,6 +74,7 @@ logger = logging.getLogger(__name__)
 ANALYSIS_FILE = "analysis.json"
 FORMAT = 1
 IMPORTANCE_ROWS = 500
+IMPORTANCE_TIME_FACTOR = 2.0  # the importance section's time, in units of the cheap budget
 EXPLAIN_ROWS = 200
 
 
@@ -138,7 +139,11 @@ class _Context:
 
     def ranked(self) -> list[dict[str, Any]]:
         sign = 1 if self.data.metric.greater_is_better else -1
-        return sorted(self.done, key=lambda c: -sign * float(c["val_score"]))
+        unscored = float("inf")  # a model with no validation score goes last
+        return sorted(
+            self.done,
+            key=lambda c: unscored if c["val_score"] is None else -sign * float(c["val_score"]),
+        )
 
     def sample(self, rows: np.ndarray, size: int) -> np.ndarray:
         rng = np.random.default_rng(self.data.seed)
@@ -238,7 +243,14 @@ def _importance(ctx: _Context, reference: dict[str, Any]) -> dict[str, Any]:
     per_model_s = min(1.0, ctx.budget_s / (2 * max(len(ctx.done), 1)))
     kinds = {c["name"]: c["kind"] for c in ctx.done}
     out: dict[str, Any] = {}
-    for cand in ctx.done:
+    # Best models first; past the section's time (its share of the analysis budget: a text
+    # model's integrated gradients take seconds a row), the rest are left out, saying so.
+    ends = time.perf_counter() + IMPORTANCE_TIME_FACTOR * ctx.budget_s
+    skipped: list[str] = []
+    for cand in ctx.ranked():
+        if time.perf_counter() > ends and cand["family"] != "dummy":
+            skipped.append(cand["name"])
+            continue
         name, estimator = cand["name"], ctx.model(cand["name"])
         if cand["family"] == "dummy":  # ignores its inputs: nothing to measure
             zeros = dict.fromkeys(data.schema.feature_names, 0.0)
@@ -266,7 +278,8 @@ def _importance(ctx: _Context, reference: dict[str, Any]) -> dict[str, Any]:
         ).to_dict()
     models = [ModelImportance(**v) for k, v in out.items() if ctx.family(k) != "dummy"]
     agree = agreement(models, kinds)
-    return {"models": out, "agreement": agree.to_dict() if agree else None, "split": "test"}
+    found = {"models": out, "agreement": agree.to_dict() if agree else None, "split": "test"}
+    return found | ({"skipped_for_time": skipped} if skipped else {})
 
 
 def _native_or_none(

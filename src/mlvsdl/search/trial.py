@@ -38,6 +38,7 @@ from sklearn.base import clone
 from mlvsdl.data.split import Splits
 from mlvsdl.evaluate.metrics import get_metric
 from mlvsdl.families.registry import get_family
+from mlvsdl.search.clock import OutOfTime, deadline
 from mlvsdl.tasks import Predictions, TaskSpec, get_task
 from mlvsdl.types import Schema
 
@@ -52,6 +53,7 @@ TRAIN_SCORE_ROWS = 5_000
 LATENCY_ROWS = 1_000  # rows the prediction latency is timed on
 PREDICT_SHARE = 0.2  # of a trial's allowance held for predicting, before any was timed
 MIN_FIT_S = 1.0  # a network whose share is used up still trains (about one step)
+DEADLINE_GRACE_S = 5.0  # past its allowance, preparation that cannot stop is ended
 
 
 @dataclass(frozen=True)
@@ -256,7 +258,11 @@ def _mean_metrics(fold_metrics: list[dict[str, float]]) -> dict[str, float]:
 def run_trial(spec: TrialSpec) -> TrialResult:
     """Cross-validate, refit and test one family. Never raises for a model's own failure."""
     try:
-        return _run(spec)
+        with deadline(None if spec.max_time_s is None else spec.max_time_s + DEADLINE_GRACE_S):
+            return _run(spec)
+    except OutOfTime as exc:  # input preparation that would not stop (see search/clock.py)
+        logger.warning("family %s stopped: %s", spec.family, exc)
+        return TrialResult(spec.family, "failed", reason=f"stopped at its time limit: {exc}")
     except Exception as exc:  # a failing family is a result, not the end of the run
         logger.warning("family %s failed: %s", spec.family, exc, exc_info=True)
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

@@ -38,6 +38,7 @@ from torch import Tensor, nn
 
 from mlvsdl.errors import ConfigError
 from mlvsdl.features.text import JOIN
+from mlvsdl.search.clock import check_deadline
 
 __all__ = [
     "EMBEDDING_DIM",
@@ -172,6 +173,7 @@ def embed_texts(texts: list[str], *, max_len: int = 128, batch_size: int = 64) -
         encoder = frozen_encoder()
         logger.info("encoding %d texts with the frozen sentence encoder", len(todo))
         for start in range(0, len(todo), batch_size):
+            check_deadline(f"encoding texts with MiniLM ({start:,} of {len(todo):,} done)")
             chunk = todo[start : start + batch_size]
             vectors = encoder(*tokenize_batch([t for _, t in chunk], max_len)).numpy()
             for (key, _), vector in zip(chunk, vectors, strict=True):
