@@ -121,3 +121,17 @@ def test_one_row_is_timed_as_the_server_answers_it(table):
     slow = profile_candidate(other, row, X.iloc[:20], lambda: other, classification=True,
                              schema=schema)  # fmt: skip
     assert slow.latency_path == "pipeline" and slow.latency_p50_ms > 0
+
+
+def test_the_cost_profile_names_the_device_each_model_was_fitted_on(tmp_path):
+    import json
+
+    from mlvsdl.compare import compare
+    from tests.conftest import make_table
+
+    result = compare(make_table(n=160), "y", families=["dummy", "mlp"], cv=2, store=tmp_path)
+    costs = json.loads((tmp_path / "runs" / result.run_id / "analysis.json").read_text())["costs"]
+    expected = "cuda" if __import__("torch").cuda.is_available() else "cpu"
+    assert costs["mlp"]["device"].startswith(expected)
+    assert costs["dummy"]["device"] == "cpu"  # not a network: fitted by this process's CPU
+    assert "fitted on" in result.report_path.read_text()

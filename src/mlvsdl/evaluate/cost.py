@@ -74,6 +74,7 @@ class CostProfile:
     load_time_s: float | None
     n_params: int | None
     params_counted: str
+    device: str = "cpu"  # where the model was fitted (a network's torch device)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -267,4 +268,5 @@ def profile_candidate(
         load_time_s=measure_load_time(load, max_time_s=max_time_s),
         n_params=n_params,
         params_counted=counted,
+        device=str(details.get("device") or "cpu"),
     )

@@ -298,6 +298,7 @@ def cost(data: ReportData, anchor: str, title: str) -> str:
         "size on disk",
         "load time",
         "parameters",
+        "fitted on",
     ]
     rows = [_cost_row(data, c, p) for c, p in measured]
     parts = [table(head, rows, raw=True, numeric=(1, 2, 3, 4, 5, 6, 7))]
@@ -338,6 +339,7 @@ def _cost_row(data: ReportData, c: dict[str, Any], p: dict[str, Any]) -> list[st
         fmt_bytes(p["model_bytes"]),
         fmt_s(p["load_time_s"]),
         f"{fmt_int(p['n_params'])} <span class=small>{esc(p['params_counted'])}</span>",
+        esc(p.get("device") or "cpu"),
     ]
 
 

@@ -83,7 +83,7 @@ def record_trial(
 def _network_details(estimator: Any) -> dict[str, Any]:
     model = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
     out: dict[str, Any] = {}
-    for attr in ("n_params_", "best_epoch_", "stop_reason_", "history_"):
+    for attr in ("n_params_", "best_epoch_", "stop_reason_", "history_", "device_"):
         if hasattr(model, attr):
             out[attr.rstrip("_")] = getattr(model, attr)
     return out
