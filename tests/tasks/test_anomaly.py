@@ -282,16 +282,37 @@ def test_cli_anomaly_run_and_bad_input_leave_nothing(forest, tmp_path, monkeypat
     assert list(pd.read_csv(scores).columns) == ["anomaly_score", "is_anomaly"]
 
 
-def test_detectors_export_as_bundles_and_refuse_onnx_with_the_reason(forest, tmp_path):
+def test_detectors_export_to_onnx_where_exact_and_as_bundles(tmp_path):
     pytest.importorskip("onnx")
+    import onnxruntime
+
     from mlvsdl.export import load_model, write_bundle
-    from mlvsdl.export.onnx import export_onnx
+    from mlvsdl.export.onnx import export_onnx, onnx_feed, probe_rows
 
     table = anomaly_table()
-    result = compare(table, task="anomaly", label="fraud", families=["iforest"], store=tmp_path)
-    with pytest.raises(ConfigError, match="anomaly detectors are not exported yet"):
-        export_onnx(result.models["iforest"], result.schema, tmp_path / "m.onnx")
-    assert not (tmp_path / "m.onnx").exists()
-    path, _ = write_bundle(result.run_id, tmp_path / "m.mlvsdl", store=tmp_path)
-    rows = table.drop(columns="fraud").head(20)
-    pd.testing.assert_frame_equal(load_model(path).predict(rows), result.predict(rows))
+    noise = np.random.default_rng(1).normal(size=(len(table), 4))  # PCA needs a residual
+    table = table.assign(**{f"z{i}": noise[:, i] for i in range(4)})
+    families = ["iforest", "pca_recon", "ecod"]
+    result = compare(table, task="anomaly", label="fraud", families=families, store=tmp_path)
+    rows = table.drop(columns="fraud")
+    reference = result.settings["reference"]
+    for name in ("iforest", "pca_recon"):
+        model = result.models[name]
+        path = tmp_path / f"{name}.onnx"
+        export_onnx(model, result.schema, path, probe=probe_rows(result.schema, reference))
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        scores, flags = session.run(["anomaly_score", "is_anomaly"], onnx_feed(model, rows))
+        expected = result.predict(rows, model=name)
+        np.testing.assert_allclose(scores, expected["anomaly_score"], rtol=1e-5, atol=1e-6)
+        # flags agree wherever the score is clear of the threshold by more than float32 input
+        # precision
+        threshold = -model[-1].offset_
+        clear = np.abs(expected["anomaly_score"] - threshold) > 1e-6 * (1 + abs(threshold))
+        assert clear.sum() >= 30 and expected["is_anomaly"][clear].any()
+        assert flags[clear].tolist() == expected["is_anomaly"][clear].tolist()
+    with pytest.raises(ConfigError, match="only the isolation forest and PCA"):
+        export_onnx(result.models["ecod"], result.schema, tmp_path / "ecod.onnx")
+    assert not (tmp_path / "ecod.onnx").exists()
+    path, _ = write_bundle(result.run_id, tmp_path / "m.mlvsdl", store=tmp_path, model="ecod")
+    head = rows.head(20)
+    pd.testing.assert_frame_equal(load_model(path).predict(head), result.predict(head, "ecod"))

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from mlvsdl.errors import ConfigError
 from mlvsdl.export.sklearn_ops import prepare, register
 
-__all__ = ["classical_graph", "network_graph"]
+__all__ = ["DETECTORS", "classical_graph", "detector_graph", "network_graph"]
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +117,122 @@ def network_graph(
     _rename(merged.graph, f"net_{output}", output)
     if head.classification:
         _add_label(merged.graph, np.asarray(estimator.classes_))
+    return merged
+
+
+# Anomaly detectors with an exact graph: the isolation forest (skl2onnx's converter on its
+# forest) and PCA reconstruction (a few matrix operations in float64).
+DETECTORS = ("IsolationForestDetector", "PCADetector")
+
+
+def detector_graph(
+    rest: list[tuple[str, Any]], inputs: list[Any], opset: dict[str, int]
+) -> onnx.ModelProto:
+    """skl2onnx encoder, then the detector's anomaly score (``-score_samples``, float64) and its
+    flag (``anomaly_score > -offset_``): outputs ``anomaly_score`` (N,) and ``is_anomaly`` (N,)."""
+    from skl2onnx.common.data_types import FloatTensorType
+
+    if len(rest) != 2:
+        raise ConfigError("expected a detector pipeline of clean -> encode -> model.")
+    encoder, detector = rest[0][1], rest[1][1]
+    width = int(detector.n_features_in_)
+    graph = _convert(
+        prepare(copy.deepcopy(encoder)),
+        inputs,
+        opset,
+        final_types=[("encoded", FloatTensorType([None, width]))],
+    )
+    name = type(detector).__name__
+    if name == "PCADetector":
+        _add_pca_score(graph.graph, detector)
+    elif name == "IsolationForestDetector":
+        graph = _add_forest_score(graph, detector, width, opset)
+    else:
+        raise ConfigError(f"{name} has no exact ONNX graph; export it with --format bundle.")
+    g = graph.graph
+    g.initializer.append(
+        helper.make_tensor("threshold", TensorProto.DOUBLE, [], [-detector.offset_])
+    )
+    g.node.append(helper.make_node("Greater", ["anomaly_score", "threshold"], ["is_anomaly"]))
+    del g.output[:]
+    g.output.extend(
+        [
+            helper.make_tensor_value_info("anomaly_score", TensorProto.DOUBLE, [None]),
+            helper.make_tensor_value_info("is_anomaly", TensorProto.BOOL, [None]),
+        ]
+    )
+    return graph
+
+
+def _add_pca_score(g: onnx.GraphProto, detector: Any) -> None:
+    """Squared distance to the principal subspace: ``sum((c - c W'W)^2)``, ``c = x - mean``."""
+    mean = np.asarray(detector.mean_, dtype=np.float64)
+    components = np.asarray(detector.components_, dtype=np.float64)
+    g.initializer.extend(
+        [
+            helper.make_tensor("pca_mean", TensorProto.DOUBLE, mean.shape, mean.ravel()),
+            helper.make_tensor(
+                "pca_wt", TensorProto.DOUBLE, components.T.shape, components.T.ravel()
+            ),
+            helper.make_tensor("pca_w", TensorProto.DOUBLE, components.shape, components.ravel()),
+            helper.make_tensor("sum_axes", TensorProto.INT64, [1], [1]),
+        ]
+    )
+    g.node.extend(
+        [
+            helper.make_node("Cast", ["encoded"], ["encoded64"], to=TensorProto.DOUBLE),
+            helper.make_node("Sub", ["encoded64", "pca_mean"], ["centered"]),
+            helper.make_node("MatMul", ["centered", "pca_wt"], ["projected"]),
+            helper.make_node("MatMul", ["projected", "pca_w"], ["reconstructed"]),
+            helper.make_node("Sub", ["centered", "reconstructed"], ["residual"]),
+            helper.make_node("Mul", ["residual", "residual"], ["squared"]),
+            helper.make_node("ReduceSum", ["squared", "sum_axes"], ["anomaly_score"], keepdims=0),
+        ]
+    )
+
+
+def _add_forest_score(
+    encoded: onnx.ModelProto, detector: Any, width: int, opset: dict[str, int]
+) -> onnx.ModelProto:
+    """skl2onnx's isolation forest on the encoded matrix; its ``scores`` output is scikit-learn's
+    ``decision_function`` (``score_samples - offset_`` of the forest), so the anomaly score is
+    ``-(scores + forest.offset_)``."""
+    from skl2onnx.common.data_types import FloatTensorType
+
+    forest = detector.forest_
+    trees = _convert(
+        forest,
+        [("encoded_in", FloatTensorType([None, width]))],
+        opset,
+        options={id(forest): {"score_samples": False}},
+    )
+    encoded.ir_version = trees.ir_version = max(encoded.ir_version, trees.ir_version)
+    versions: dict[str, int] = {}  # one opset per domain, the higher, in both for the merge
+    for model in (encoded, trees):
+        for o in model.opset_import:
+            versions[o.domain] = max(versions.get(o.domain, 0), o.version)
+    for model in (encoded, trees):
+        del model.opset_import[:]
+        model.opset_import.extend(helper.make_opsetid(d, v) for d, v in versions.items())
+    merged = onnx.compose.merge_models(
+        encoded, trees, io_map=[("encoded", "encoded_in")], prefix2="forest_"
+    )
+    g = merged.graph
+    scores = next(o.name for o in g.output if "score" in o.name)
+    g.initializer.extend(
+        [
+            helper.make_tensor("forest_offset", TensorProto.DOUBLE, [], [float(forest.offset_)]),
+            helper.make_tensor("flat", TensorProto.INT64, [1], [-1]),
+        ]
+    )
+    g.node.extend(
+        [
+            helper.make_node("Cast", [scores], ["forest_scores64"], to=TensorProto.DOUBLE),
+            helper.make_node("Reshape", ["forest_scores64", "flat"], ["forest_scores_flat"]),
+            helper.make_node("Add", ["forest_scores_flat", "forest_offset"], ["forest_samples"]),
+            helper.make_node("Neg", ["forest_samples"], ["anomaly_score"]),
+        ]
+    )
     return merged
 
 

@@ -45,7 +45,7 @@ from mlvsdl.features.tabular import TableCleaner
 from mlvsdl.result import load_run
 from mlvsdl.store.artifacts import write_bytes_atomic
 from mlvsdl.store.db import check_run_id
-from mlvsdl.types import ColumnKind, Schema
+from mlvsdl.types import ColumnKind, Schema, Task
 
 __all__ = [
     "EXCLUDED",
@@ -178,14 +178,19 @@ def export_onnx(
     final = rest[-1][1]
     _check_exportable(final)
     inputs = _initial_types(cleaner)
+    detector = schema.task is Task.ANOMALY
     with _quiet():
-        if hasattr(final, "module_"):
+        if detector:
+            graph = convert.detector_graph(rest, inputs, OPSET)
+        elif hasattr(final, "module_"):
             graph = convert.network_graph(rest, inputs, OPSET)
         else:
             graph = convert.classical_graph(rest, inputs, OPSET, schema.task.is_classification)
     _annotate(graph, schema, final, run_id, model_name)
     onnx.checker.check_model(graph)
-    if probe is not None:
+    if probe is not None and detector:
+        _verify_detector(graph, estimator, probe)
+    elif probe is not None:
         _verify(graph, estimator, probe, schema.task.is_classification)
     out = Path(path)
     write_bytes_atomic(out, graph.SerializeToString())
@@ -252,9 +257,13 @@ def _annotate(graph: Any, schema: Schema, final: Any, run_id: str, model_name: s
 def _check_exportable(final: Any) -> None:
     name = type(final).__name__
     if hasattr(final, "offset_") and hasattr(final, "score_samples"):
+        from mlvsdl.export.converters import DETECTORS
+
+        if name in DETECTORS:
+            return
         raise ConfigError(
-            f"{name} is not exported to ONNX: anomaly detectors are not exported yet (their "
-            "score and threshold would need a graph of their own); export it with --format "
+            f"{name} is not exported to ONNX: of the anomaly detectors, only the isolation "
+            "forest and PCA reconstruction have an exact graph yet; export it with --format "
             "bundle instead."
         )
     if name not in EXPORTABLE:
@@ -282,6 +291,25 @@ def _verify(graph: Any, estimator: Any, probe: pd.DataFrame, classification: boo
         raise ConfigError(
             f"the ONNX graph disagrees with the model by {gap:.2g} on check rows (tolerance "
             f"{TOLERANCE:g}); nothing was written. Export it with --format bundle instead."
+        )
+
+
+def _verify_detector(graph: Any, estimator: Any, probe: pd.DataFrame) -> None:
+    """Refuse a detector graph whose scores or flags differ from the model's on ``probe``."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(
+        graph.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    scores, flags = session.run(["anomaly_score", "is_anomaly"], onnx_feed(estimator, probe))
+    expected = -np.asarray(estimator.score_samples(probe), dtype=np.float64)
+    gap = float(np.max(np.abs(scores - expected) / (1.0 + np.abs(expected))))
+    same_flags = bool(np.array_equal(flags, np.asarray(estimator.predict(probe)) == -1))
+    if not (gap <= TOLERANCE and same_flags):
+        raise ConfigError(
+            f"the ONNX graph disagrees with the detector on check rows (score gap {gap:.2g}, "
+            f"tolerance {TOLERANCE:g}; flags equal: {same_flags}); nothing was written. Export "
+            "it with --format bundle instead."
         )
 
 
