@@ -133,5 +133,10 @@ def test_the_cost_profile_names_the_device_each_model_was_fitted_on(tmp_path):
     costs = json.loads((tmp_path / "runs" / result.run_id / "analysis.json").read_text())["costs"]
     expected = "cuda" if __import__("torch").cuda.is_available() else "cpu"
     assert costs["mlp"]["device"].startswith(expected)
+    # recorded from the fitted network itself, not the profile's default
+    from mlvsdl.store import Store
+
+    details = {c["name"]: c["details"] for c in Store(tmp_path).db.candidates(result.run_id)}
+    assert details["mlp"]["device"].startswith(expected) and "device" not in details["dummy"]
     assert costs["dummy"]["device"] == "cpu"  # not a network: fitted by this process's CPU
     assert "fitted on" in result.report_path.read_text()
