@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from mlvsdl import render
+from mlvsdl import _clock, render
 from mlvsdl.errors import MlvsdlError
 
 app = typer.Typer(
@@ -213,6 +213,7 @@ def compare(
             resume=resume,
             jobs=jobs,
             ray=True if ray == OPTIONAL_VALUE["--ray"] else ray,
+            started=_clock.STARTED,
         )
     render.leaderboard(console, result)
     render.recommendation(console, result.recommendation, result.report_path)
@@ -234,7 +235,12 @@ def demo(
     )
     with render.Progress(console, time_budget) as progress:
         result = run_compare(
-            frame, target, time_budget=time_budget, store=store, on_event=progress.update
+            frame,
+            target,
+            time_budget=time_budget,
+            store=store,
+            on_event=progress.update,
+            started=_clock.STARTED,
         )
     render.leaderboard(console, result)
     render.recommendation(console, result.recommendation, result.report_path)

@@ -3,6 +3,8 @@ a stored run's data is re-read (only when unchanged) to trace learning curves la
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from mlvsdl import compare
 from mlvsdl.errors import StoreError
 from mlvsdl.evaluate import analysis
 from mlvsdl.evaluate.analysis import load_analysis, load_run_data, update_curves
+from mlvsdl.report import write_report
 from mlvsdl.store import Store
 from tests.conftest import make_table
 
@@ -107,3 +110,33 @@ def test_curves_can_be_traced_later_and_merge_into_the_analysis(csv_run):
     )
     assert stored["costs"] and stored["recommendation"]["model"] == "linear"
     assert any("network" in c for c in stored["recommendation"]["changes"])
+
+
+def test_past_the_budget_only_the_best_model_of_each_kind_is_measured(tmp_path):
+    data = tmp_path / "table.csv"
+    make_table(n=200).to_csv(data, index=False)
+    families = ["dummy", "linear", "lgbm", "mlp", "resmlp"]
+    result = compare(
+        str(data), "y", families=families, cv=3, store=tmp_path / "s", time_budget=None
+    )
+    store = Store(result.store)
+    full = load_analysis(store, result.run_id)
+    assert set(full["costs"]) == set(families) and full["skipped"] == {}
+    # the same run analysed again with no time left: past the deadline the best ML and the
+    # best DL model (the two the report shows) are still measured, the others are listed
+    late = analysis.analyse_run(
+        store, result.run_id, load_run_data(store, result.run_id), {}, time_left_s=0.0
+    )
+    board = result.leaderboard.dropna(subset=["rank"]).sort_values("rank")
+    best = {kind: board[board["kind"] == kind]["model"].iloc[0] for kind in ("ml", "dl")}
+    assert set(late["costs"]) == set(late["diagnostics"]) == set(best.values())
+    assert sorted(late["skipped"]["costs"]) == sorted(set(families) - set(best.values()))
+    page = write_report(store, result.run_id).read_text(encoding="utf-8")
+    assert "Not profiled, to keep the time budget" in page
+
+
+def test_the_budget_counts_from_when_the_command_started(tmp_path):
+    # a command whose libraries and data took the whole budget to load trains nothing
+    result = compare(make_table(n=80), "y", families=CHEAP, cv=3, store=tmp_path,
+                     time_budget=30, started=time.monotonic() - 30)  # fmt: skip
+    assert set(result.leaderboard["note"]) == {"time budget used up"}

@@ -19,7 +19,8 @@ stopping the others):
 rows); ``overfitting`` per model; ``engineering``; ``curves`` with ``crossover``; ``examples``
 (one held-out row explained; for text and images a few rows, word by word or pixel by pixel, see
 :mod:`~mlvsdl.evaluate.examples`); ``attention`` (text runs with the transformer);
-``recommendation``; ``errors``; ``timings_s``.
+``recommendation``; ``errors``; ``timings_s``; ``skipped`` (per section, the models left out
+because the run's time budget ended: past it, only the best model of each kind is measured).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -113,9 +114,17 @@ class _Context:
     """What every section needs: the store rows, the data, the fitted models, the deadlines."""
 
     def __init__(
-        self, store: Store, run_id: str, data: RunData, models: Mapping[str, Any], budget_s: float
+        self,
+        store: Store,
+        run_id: str,
+        data: RunData,
+        models: Mapping[str, Any],
+        budget_s: float,
+        deadline: float | None = None,  # a perf_counter time: the end of the run's budget
     ) -> None:
         self.store, self.run_id, self.data, self.budget_s = store, run_id, data, budget_s
+        self.deadline = deadline
+        self.skipped: dict[str, list[str]] = {}  # section -> models left out at the deadline
         self._models = dict(models)
         self.candidates = store.db.candidates(run_id, refits=False)
         self.done = [c for c in self.candidates if c["status"] == "completed"]
@@ -144,6 +153,21 @@ class _Context:
             self.done,
             key=lambda c: unscored if c["val_score"] is None else -sign * float(c["val_score"]),
         )
+
+    def in_time(self, section: str) -> Iterator[dict[str, Any]]:
+        """The completed candidates, best first, for a section that measures each model.
+
+        Past the run's deadline only the best model of each kind is still measured (the ones
+        the report shows); the others are left out and listed in ``skipped[section]``.
+        """
+        kinds: set[str] = set()
+        for cand in self.ranked():
+            late = self.deadline is not None and time.perf_counter() > self.deadline
+            if late and cand["kind"] in kinds:
+                self.skipped.setdefault(section, []).append(cand["name"])
+                continue
+            kinds.add(cand["kind"])
+            yield cand
 
     def sample(self, rows: np.ndarray, size: int) -> np.ndarray:
         rng = np.random.default_rng(self.data.seed)
@@ -178,7 +202,7 @@ def analyse_run(
     learning curves; without, neither runs (both refit models).
     """
     deadline = None if time_left_s is None else time.perf_counter() + time_left_s
-    ctx = _Context(store, run_id, data, models, budget_s)
+    ctx = _Context(store, run_id, data, models, budget_s, deadline)
     doc: dict[str, Any] = {"format": FORMAT, "run_id": run_id, "created_at": _now()}
     doc["errors"], doc["timings_s"] = {}, {}
     _section(
@@ -186,6 +210,7 @@ def analyse_run(
     )
     if data.schema.task is Task.ANOMALY:
         _anomaly_sections(ctx, doc)
+        doc["skipped"] = ctx.skipped
         save_analysis(store, run_id, doc)
         return doc
     _section(doc, "importance", lambda: _importance(ctx, doc.get("reference_row") or {}))
@@ -201,6 +226,7 @@ def analyse_run(
         doc["curves"] = {"status": "not run", "reason": "run with --curves or 'mlvsdl curves'"}
     _section(doc, "recommendation", lambda: _recommend(ctx, doc))
     _section(doc, "examples", lambda: _examples(ctx, doc))
+    doc["skipped"] = ctx.skipped  # models left out of a section at the budget's end
     save_analysis(store, run_id, doc)
     return doc
 
@@ -295,7 +321,7 @@ def _native_or_none(
 def _costs(ctx: _Context) -> dict[str, Any]:
     rows = ctx.data.X.iloc[ctx.sample(ctx.data.splits.test, 50)]
     out = {}
-    for cand in ctx.done:
+    for cand in ctx.in_time("costs"):
         name = cand["name"]
         profile = profile_candidate(
             ctx.model(name),
@@ -314,7 +340,8 @@ def _diagnostics(ctx: _Context) -> dict[str, Any]:
     test = ctx.data.splits.test
     X, y = ctx.data.X.iloc[test], ctx.data.y[test]
     return {
-        c["name"]: error_diagnostics(ctx.model(c["name"]), X, y, ctx.data.schema) for c in ctx.done
+        c["name"]: error_diagnostics(ctx.model(c["name"]), X, y, ctx.data.schema)
+        for c in ctx.in_time("diagnostics")
     }
 
 

@@ -304,6 +304,10 @@ def cost(data: ReportData, anchor: str, title: str) -> str:
     parts = [table(head, rows, raw=True, numeric=(1, 2, 3, 4, 5, 6, 7))]
     parts.append(_pareto_figure(data, [(c, p) for c, p in measured if c["family"] != "dummy"]))
     parts.append(para(_hardware_line(data), "note"))
+    left_out = (data.section("skipped") or {}).get("costs")
+    if left_out:
+        names = ", ".join(data.title(name) for name in left_out)
+        parts.append(para(f"Not profiled, to keep the time budget: {names}.", "note"))
     method = measured[0][1].get("memory_method", "")
     parts.append(
         para(
