@@ -78,6 +78,8 @@ EXPORTABLE = frozenset(
         "Ridge",
         "LGBMClassifier",
         "LGBMRegressor",
+        "TimedLGBMClassifier",
+        "TimedLGBMRegressor",
         "GaussianNB",
         "TabularNetClassifier",
         "TabularNetRegressor",

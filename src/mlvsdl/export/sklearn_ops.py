@@ -56,20 +56,24 @@ def register() -> None:
         calculate_linear_regressor_output_shapes,
     )
 
-    update_registered_converter(
-        LGBMClassifier,
-        "LightGbmLGBMClassifier",
-        calculate_linear_classifier_output_shapes,
-        convert_lightgbm,
-        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
-    )
-    update_registered_converter(
-        LGBMRegressor,
-        "LightGbmLGBMRegressor",
-        calculate_linear_regressor_output_shapes,
-        convert_lightgbm,
-        options={"split": None},
-    )
+    from mlvsdl.families.ml.lgbm import TimedLGBMClassifier, TimedLGBMRegressor
+
+    for classifier in (LGBMClassifier, TimedLGBMClassifier):  # the timed ones are LightGBM's
+        update_registered_converter(
+            classifier,
+            f"LightGbm{classifier.__name__}",
+            calculate_linear_classifier_output_shapes,
+            convert_lightgbm,
+            options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
+        )
+    for regressor in (LGBMRegressor, TimedLGBMRegressor):
+        update_registered_converter(
+            regressor,
+            f"LightGbm{regressor.__name__}",
+            calculate_linear_regressor_output_shapes,
+            convert_lightgbm,
+            options={"split": None},
+        )
     update_registered_converter(
         MissingIndicator, "MlvsdlMissingIndicator", _indicator_shape, _indicator_convert
     )

@@ -86,6 +86,7 @@ AUDIO_FAMILIES = tuple(
             AUDIO,
             partial(_ml, model="lgbm"),
             relative_cost=5.0,
+            self_limiting=True,  # stops boosting at its allowance (families/ml/lgbm.py)
             description="Gradient-boosted trees on MFCC and delta statistics.",
         ),
         Family(

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from functools import partial
 
-from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC, SVR
 
 from mlvsdl.families.base import Family
 from mlvsdl.families.image.dl import build_image_net_pipeline
-from mlvsdl.families.ml import N_JOBS
+from mlvsdl.families.ml import lgbm_threads
+from mlvsdl.families.ml.lgbm import TimedLGBMClassifier, TimedLGBMRegressor
 from mlvsdl.families.registry import register
 from mlvsdl.families.text.ml import CalibratedSVM
 from mlvsdl.features.image import image_features
@@ -42,7 +42,7 @@ def svm_model(schema: Schema, seed: int) -> object:
 
 
 def lgbm_model(schema: Schema, seed: int) -> object:
-    cls = LGBMClassifier if schema.task.is_classification else LGBMRegressor
+    cls = TimedLGBMClassifier if schema.task.is_classification else TimedLGBMRegressor
     return cls(
         n_estimators=200,
         learning_rate=0.1,
@@ -51,7 +51,7 @@ def lgbm_model(schema: Schema, seed: int) -> object:
         subsample=0.8,
         subsample_freq=1,
         random_state=seed,
-        n_jobs=N_JOBS,
+        n_jobs=lgbm_threads(schema.n_rows),  # all cores only where they pay (see there)
         verbose=-1,
     )
 
@@ -95,6 +95,7 @@ IMAGE_FAMILIES = tuple(
             IMAGE,
             partial(_ml, model="lgbm"),
             relative_cost=6.0,
+            self_limiting=True,  # stops boosting at its allowance (families/ml/lgbm.py)
             description="Gradient-boosted trees on 50 PCA components of the pixels and HOG.",
         ),
         Family(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 
-from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.base import BaseEstimator
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
@@ -21,6 +20,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from mlvsdl.families.base import Family
 from mlvsdl.families.ml.constant import ConstantDetector
+from mlvsdl.families.ml.lgbm import TimedLGBMClassifier, TimedLGBMRegressor
 from mlvsdl.families.registry import register
 from mlvsdl.features.tabular import linear_encoder, ordinal_encoder, table_cleaner
 from mlvsdl.types import SUPERVISED, Kind, Modality, Schema, Task
@@ -103,7 +103,7 @@ def _random_forest(schema: Schema, seed: int) -> Pipeline:
 
 
 def _lgbm(schema: Schema, seed: int) -> Pipeline:
-    cls = LGBMClassifier if schema.task.is_classification else LGBMRegressor
+    cls = TimedLGBMClassifier if schema.task.is_classification else TimedLGBMRegressor
     model = cls(
         n_estimators=300,
         learning_rate=0.05,
@@ -178,6 +178,7 @@ for _family in (
         TABULAR,
         _lgbm,
         relative_cost=3.0,
+        self_limiting=True,  # stops boosting at its allowance (families/ml/lgbm.py)
         priority=0,
         description="Gradient-boosted trees (300 rounds, 31 leaves).",
     ),

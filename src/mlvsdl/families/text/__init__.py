@@ -146,6 +146,7 @@ TEXT_FAMILIES = tuple(
             TEXT,
             ml.build_lgbm,
             relative_cost=10.0,
+            self_limiting=True,  # stops boosting at its allowance (families/ml/lgbm.py)
             description="Gradient-boosted trees on word n-gram TF-IDF and text statistics.",
         ),
         Family(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -19,6 +18,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC, LinearSVR
 
 from mlvsdl.families.ml import lgbm_threads
+from mlvsdl.families.ml.lgbm import TimedLGBMClassifier, TimedLGBMRegressor
 from mlvsdl.features.text import text_cleaner, text_features
 from mlvsdl.types import Schema
 
@@ -79,7 +79,7 @@ def build_naive_bayes(schema: Schema, seed: int) -> Pipeline:
 
 def build_lgbm(schema: Schema, seed: int) -> Pipeline:
     """LightGBM on word TF-IDF (20k n-grams) and statistics; columns subsampled per tree."""
-    cls = LGBMClassifier if schema.task.is_classification else LGBMRegressor
+    cls = TimedLGBMClassifier if schema.task.is_classification else TimedLGBMRegressor
     model = cls(
         n_estimators=200,
         learning_rate=0.1,
