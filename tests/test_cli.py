@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -230,3 +231,14 @@ def test_mlflow_and_ray_may_be_given_without_a_value():
     ]  # fmt: skip
     given = ["compare", "d.csv", "--ray", "auto", "--mlflow", "sqlite:////x.db"]
     assert fill_optional_values(given) == given
+
+
+def test_the_first_command_counts_loading_the_libraries_in_its_budget(monkeypatch):
+    from mlvsdl import _clock
+
+    monkeypatch.setattr(_clock, "_load_s", 5.0)  # loading took 5 s
+    monkeypatch.setattr(_clock, "_claimed", False)
+    first = _clock.command_started()
+    assert time.monotonic() - first == pytest.approx(5.0, abs=0.5)
+    later = _clock.command_started()  # a second command in one process: from its own start
+    assert time.monotonic() - later < 0.5

@@ -26,6 +26,9 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+# when the command began (set by main(); None: called another way, the budget counts from
+# the call to compare)
+_started: float | None = None
 
 StoreOpt = Annotated[
     str | None,
@@ -213,7 +216,7 @@ def compare(
             resume=resume,
             jobs=jobs,
             ray=True if ray == OPTIONAL_VALUE["--ray"] else ray,
-            started=_clock.STARTED,
+            started=_started,
         )
     render.leaderboard(console, result)
     render.recommendation(console, result.recommendation, result.report_path)
@@ -240,7 +243,7 @@ def demo(
             time_budget=time_budget,
             store=store,
             on_event=progress.update,
-            started=_clock.STARTED,
+            started=_started,
         )
     render.leaderboard(console, result)
     render.recommendation(console, result.recommendation, result.report_path)
@@ -523,6 +526,8 @@ def fill_optional_values(args: list[str]) -> list[str]:
 
 
 def main() -> None:
+    global _started
+    _started = _clock.command_started()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         app(args=fill_optional_values(sys.argv[1:]), standalone_mode=False)
@@ -540,6 +545,8 @@ def main() -> None:
             raise SystemExit(exc.exit_code) from None  # type: ignore[attr-defined]
         raise
 
+
+_clock.loaded()  # after every definition: loading the command line is done
 
 if __name__ == "__main__":
     main()
