@@ -54,6 +54,11 @@ LATENCY_ROWS = 1_000  # rows the prediction latency is timed on
 PREDICT_SHARE = 0.2  # of a trial's allowance held for predicting, before any was timed
 MIN_FIT_S = 1.0  # a network whose share is used up still trains (about one step)
 DEADLINE_GRACE_S = 5.0  # past its allowance, preparation that cannot stop is ended
+# A network whose allowance gives each of its fits less than this trains on one validation fold
+# and keeps that model (no refit): one fit that learns beats four that each train a few steps
+# (FSDD at 300 s on busy cores: 51 s shared by four fits, the CNN at chance, 109 s spent).
+MIN_NETWORK_FIT_S = 20.0
+LATE_SCORE_ROWS = 500  # training-score and latency rows for a trial already past its allowance
 
 
 @dataclass(frozen=True)
@@ -203,7 +208,12 @@ def _over_time(spec: TrialSpec, allowance: _Allowance, fits_done: int, fits_left
 
 
 def _cross_validate(
-    spec: TrialSpec, template: Any, limit: int | None, allowance: _Allowance, n_fits: int
+    spec: TrialSpec,
+    template: Any,
+    limit: int | None,
+    allowance: _Allowance,
+    n_fits: int,
+    max_folds: int | None = None,
 ) -> tuple[list[dict[str, float]], list[float] | None, float | None, _Fitted]:
     """Metrics of every fold; for a single holdout fold the bootstrap spread of its score.
 
@@ -214,7 +224,8 @@ def _cross_validate(
 
     A trial that cannot stop itself (a classical model) stops after the fold at whose pace the
     remaining folds and the refit would take it past its time (``spec.max_time_s``): its score
-    is then the mean of the folds done (one fold: the bootstrap spread of its score).
+    is then the mean of the folds done (one fold: the bootstrap spread of its score). A network
+    short of time is given ``max_folds`` folds up front, its allowance shared among them only.
     """
     train = spec.splits.train
     task = get_task(spec.schema.task)
@@ -229,7 +240,7 @@ def _cross_validate(
             train[fold_train],
             limit,
             spec.random_state + k,
-            allowance.next_fit_s(n_fits - k),
+            allowance.next_fit_s(n_fits - k if max_folds is None else max_folds - k),
         )
         val_rows = train[fold_val]
         y_val = _rows(spec.y, val_rows)
@@ -243,11 +254,23 @@ def _cross_validate(
             spread = task.spread(spec.metric, y_val, predictions, spec.random_state)
         if k + 1 < len(spec.splits.folds) and _over_time(spec, allowance, k + 1, n_fits - k - 1):
             break
+        if max_folds is not None and k + 1 >= max_folds:
+            break
     across = task.across_folds(probed, spec.schema, spec.random_state) if probe is not None else {}
     for key, values in across.items():
         for metrics in fold_metrics:
             metrics[key] = float(np.mean(values))
     return fold_metrics, across.get(spec.metric), spread, fitted
+
+
+def _network_folds(spec: TrialSpec, self_limiting: bool, n_fits: int) -> int | None:
+    """Folds for a network too short of time to share its allowance among all its fits (None:
+    every fold, then the refit)."""
+    if not self_limiting or spec.max_time_s is None or n_fits == 1:
+        return None
+    if spec.max_time_s / n_fits >= MIN_NETWORK_FIT_S:
+        return None
+    return max(1, get_task(spec.schema.task).min_folds(spec.schema))
 
 
 def _mean_metrics(fold_metrics: list[dict[str, float]]) -> dict[str, float]:
@@ -281,9 +304,10 @@ def _run(spec: TrialSpec) -> TrialResult:
     if len(spec.splits.folds) == 1:  # one holdout: its rows are a part of the training rows
         to_predict += len(spec.splits.folds[0][1]) - n_train
     allowance = _Allowance(spec.max_time_s, to_predict)
+    max_folds = _network_folds(spec, family.self_limiting, n_fits)
 
     fold_metrics, compared, holdout_spread, kept = _cross_validate(
-        spec, template, limit, allowance, n_fits
+        spec, template, limit, allowance, n_fits, max_folds
     )
     if compared is not None:  # a score of the fold models together (e.g. their stability)
         fold_scores = list(compared)
@@ -303,11 +327,15 @@ def _run(spec: TrialSpec) -> TrialResult:
 
     X_test, y_test = spec.X.iloc[spec.splits.test], _rows(spec.y, spec.splits.test)
     test_metrics, _ = _evaluate(spec, model, X_test, y_test)
-    scored = limit_rows(kept.rows, TRAIN_SCORE_ROWS, spec.random_state)
+    # Past its allowance, the training score and the latency take fewer rows (they inform; the
+    # validation and test scores, which rank and report, are always taken on every row).
+    late = spec.max_time_s is not None and allowance.elapsed_s > spec.max_time_s
+    score_rows, timed_rows = (LATE_SCORE_ROWS,) * 2 if late else (TRAIN_SCORE_ROWS, LATENCY_ROWS)
+    scored = limit_rows(kept.rows, score_rows, spec.random_state)
     train_metrics, _ = _evaluate(spec, model, spec.X.iloc[scored], _rows(spec.y, scored))
     # Latency per 1,000 rows is timed on 1,000 test rows (repeated if the test split is smaller),
     # so fixed per-call costs are not inflated by extrapolation from a small split.
-    latency_rows = np.resize(spec.splits.test, LATENCY_ROWS)
+    latency_rows = np.resize(spec.splits.test, timed_rows)
     _, predict_s = _evaluate(spec, model, spec.X.iloc[latency_rows], _rows(spec.y, latency_rows))
 
     return TrialResult(
@@ -319,7 +347,7 @@ def _run(spec: TrialSpec) -> TrialResult:
         fold_scores=fold_scores,
         metrics={"cv": _mean_metrics(fold_metrics), "test": test_metrics, "train": train_metrics},
         fit_time_s=kept.fit_time_s,
-        predict_time_s_per_1k=predict_s,
+        predict_time_s_per_1k=predict_s * LATENCY_ROWS / timed_rows,
         n_train_rows=len(kept.rows),
         n_available_rows=kept.n_available,
         subsampled=len(kept.rows) < kept.n_available,
