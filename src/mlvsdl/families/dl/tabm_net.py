@@ -16,9 +16,12 @@ with embeddings. As the paper trains it:
 
 The module switches between the two with ``train()``/``eval()``, so everything downstream of
 ``NetworkEstimator`` (prediction, ``encode`` for explainers, storage) sees one ordinary output.
-Defaults are the package's recommended ones (``k=32``, AdamW at lr 2e-3, weight decay 3e-4,
-``n_blocks=2`` with embeddings, 48 bins of width-16 embeddings) except the width: 256 instead of
-512, a quarter of the compute, so an epoch on 20,000 rows takes seconds on two CPU cores.
+Defaults are the package's recommended ones (AdamW at lr 2e-3, weight decay 3e-4, ``n_blocks=2``
+with embeddings, 48 bins of width-16 embeddings) except the size, chosen for two CPU cores: 16
+heads of width 128 instead of 32 of width 512. At the package's size an epoch on 20,000 rows took
+over a minute on this project's shared 2-core machine, so a network given two minutes trained two
+to five epochs (``bench/RESULTS.md``); ``k=16, d_block=128`` is about a quarter of the work of
+``k=32, d_block=256`` per epoch. With a GPU, ``model__k=32, model__d_block=512`` is the paper's.
 """
 
 from __future__ import annotations
@@ -62,9 +65,9 @@ class TabMConfig:
     n_outputs: int
     regression: bool
     bins: tuple[tuple[float, ...], ...]  # bin edges per numeric column; () = no embeddings
-    k: int = 32
+    k: int = 16
     n_blocks: int = 2
-    d_block: int = 256
+    d_block: int = 128
     dropout: float = 0.1
     d_embedding: int = 16
 
@@ -151,9 +154,9 @@ class _TabM(TabularNetBase):
     def __init__(
         self,
         *,
-        k: int = 32,
+        k: int = 16,
         n_blocks: int = 2,
-        d_block: int = 256,
+        d_block: int = 128,
         dropout: float = 0.1,
         d_embedding: int = 16,
         n_bins: int = 48,
