@@ -177,3 +177,16 @@ def test_bad_parameters_are_one_clear_error_at_fit(estimator, message):
     y = signal if isinstance(estimator, TabMRegressor) else signal > 0
     with pytest.raises(ConfigError, match=message):
         estimator.fit(X, y)
+
+
+def test_registered_for_supervised_tables_and_ordered_by_measured_cost():
+    from mlvsdl.families.registry import get_family
+    from mlvsdl.types import SUPERVISED, Kind, Modality
+
+    keys = ("mlp", "mlp_plr", "tabm", "ft_transformer")
+    families = [get_family(key) for key in keys]
+    for family in families[1:]:
+        assert family.kind is Kind.DL and family.tasks == SUPERVISED
+        assert Modality.TABULAR in family.modalities and family.self_limiting
+    costs = [f.relative_cost for f in families]
+    assert costs == sorted(costs)  # cheapest first: the order a comparison runs them in
