@@ -45,6 +45,7 @@ __all__ = [
     "CategoricalEmbedding",
     "ResMLP",
     "ResidualBlock",
+    "TabularNetBase",
     "TabularNetClassifier",
     "TabularNetConfig",
     "TabularNetRegressor",
@@ -171,13 +172,72 @@ def build_tabular_net(config: TabularNetConfig) -> nn.Module:
     return MLP(config) if config.arch == "mlp" else ResMLP(config)
 
 
-class _TabularNet(NetworkEstimator):
-    """Embedding sizes learned from the code columns, and the tensors for these networks.
+class TabularNetBase(NetworkEstimator):
+    """Input handling every table network shares: numerics, then ``n_categorical`` code columns.
 
-    Fit, prediction, the step-level clock and storage are :class:`NetworkEstimator`'s.
+    Fit learns the embedding sizes from the code columns (``cardinalities_``: max code + 2,
+    index 0 for unknown) and hands the module two tensors, numerics (float32) and embedding
+    indices (int64). A subclass adds its parameters (``__init__``, ``_param_checks``), its
+    module config and its module. Fit, prediction, the step-level clock and storage are
+    :class:`NetworkEstimator`'s.
     """
 
     _predict_batch_size = PREDICT_BATCH_SIZE
+    n_categorical: int
+
+    def fit(self, X: Any, y: Any) -> TabularNetBase:
+        """Learn embedding sizes from ``X``, then train with early stopping on a held-out part."""
+        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), y_numeric=False)
+        self._check_params(X)
+        super().fit(X, y)
+        return self
+
+    def _param_checks(self) -> dict[str, tuple[bool, str]]:
+        """The subclass's parameter checks: name -> (valid, what is expected)."""
+        return {}
+
+    def _check_params(self, X: np.ndarray) -> None:
+        """Validate the network's parameters against ``X`` (the trainer checks its own)."""
+        checks = {
+            **self._param_checks(),
+            "n_categorical": (
+                isinstance(self.n_categorical, Integral) and 0 <= self.n_categorical <= X.shape[1],
+                f"n_categorical between 0 and the number of columns ({X.shape[1]})",
+            ),
+        }
+        bad = [name for name, (ok, _) in checks.items() if not ok]
+        if bad:
+            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
+            expected = "; ".join(checks[name][1] for name in bad)
+            raise ConfigError(f"invalid parameter(s) {values}; expected {expected}.")
+
+    @property
+    def n_numeric_(self) -> int:
+        """Numeric columns the network receives (the columns before the codes)."""
+        return int(self.n_features_in_) - int(self.n_categorical)
+
+    # --- NetworkEstimator hooks ---------------------------------------------------------------
+
+    def _fit_inputs(self, X: np.ndarray) -> tuple[Tensor, ...]:
+        self.cardinalities_ = _cardinalities(X[:, X.shape[1] - int(self.n_categorical) :])
+        return self._to_tensors(X)
+
+    def _inputs(self, X: Any) -> tuple[Tensor, ...]:
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        return self._to_tensors(X)
+
+    def _to_tensors(self, X: np.ndarray) -> tuple[Tensor, Tensor]:
+        """Split ``X`` into numerics (float32) and embedding indices (0 = unknown)."""
+        n_num = X.shape[1] - int(self.n_categorical)
+        x_num = torch.from_numpy(np.ascontiguousarray(X[:, :n_num], dtype=np.float32))
+        codes = np.rint(X[:, n_num:]).astype(np.int64) + 1
+        sizes = np.asarray(self.cardinalities_, dtype=np.int64)
+        codes[(codes < 0) | (codes >= sizes)] = 0
+        return x_num, torch.from_numpy(codes)
+
+
+class _TabularNet(TabularNetBase):
+    """The MLP and the residual MLP: ``arch``, width, depth and dropout."""
 
     def __init__(
         self,
@@ -216,54 +276,23 @@ class _TabularNet(NetworkEstimator):
             max_time_s=max_time_s,
         )
 
-    def fit(self, X: Any, y: Any) -> _TabularNet:
-        """Learn embedding sizes from ``X``, then train with early stopping on a held-out part."""
-        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), y_numeric=False)
-        self._check_params(X)
-        super().fit(X, y)
-        return self
-
-    def _check_params(self, X: np.ndarray) -> None:
-        """Validate the network's parameters against ``X`` (the trainer checks its own)."""
-        checks = {
-            "arch": self.arch in ARCHS,
-            "hidden_dim": isinstance(self.hidden_dim, Integral) and self.hidden_dim >= 1,
-            "n_layers": isinstance(self.n_layers, Integral) and self.n_layers >= 1,
-            "dropout": 0 <= self.dropout < 1,
-            "n_categorical": isinstance(self.n_categorical, Integral)
-            and 0 <= self.n_categorical <= X.shape[1],
+    def _param_checks(self) -> dict[str, tuple[bool, str]]:
+        return {
+            "arch": (self.arch in ARCHS, f"arch in {ARCHS}"),
+            "hidden_dim": (
+                isinstance(self.hidden_dim, Integral) and self.hidden_dim >= 1,
+                "hidden_dim >= 1",
+            ),
+            "n_layers": (
+                isinstance(self.n_layers, Integral) and self.n_layers >= 1,
+                "n_layers >= 1",
+            ),
+            "dropout": (0 <= self.dropout < 1, "dropout in [0, 1)"),
         }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
-            raise ConfigError(
-                f"invalid parameter(s) {values}; expected arch in {ARCHS}, hidden_dim and "
-                f"n_layers >= 1, dropout in [0, 1), n_categorical between 0 and the number of "
-                f"columns ({X.shape[1]})."
-            )
-
-    # --- NetworkEstimator hooks ---------------------------------------------------------------
-
-    def _fit_inputs(self, X: np.ndarray) -> tuple[Tensor, ...]:
-        self.cardinalities_ = _cardinalities(X[:, X.shape[1] - int(self.n_categorical) :])
-        return self._to_tensors(X)
-
-    def _inputs(self, X: Any) -> tuple[Tensor, ...]:
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        return self._to_tensors(X)
-
-    def _to_tensors(self, X: np.ndarray) -> tuple[Tensor, Tensor]:
-        """Split ``X`` into numerics (float32) and embedding indices (0 = unknown)."""
-        n_num = X.shape[1] - int(self.n_categorical)
-        x_num = torch.from_numpy(np.ascontiguousarray(X[:, :n_num], dtype=np.float32))
-        codes = np.rint(X[:, n_num:]).astype(np.int64) + 1
-        sizes = np.asarray(self.cardinalities_, dtype=np.int64)
-        codes[(codes < 0) | (codes >= sizes)] = 0
-        return x_num, torch.from_numpy(codes)
 
     def _module_config(self, n_outputs: int) -> dict[str, Any]:
         config = TabularNetConfig(
-            n_numeric=int(self.n_features_in_) - int(self.n_categorical),
+            n_numeric=self.n_numeric_,
             cardinalities=self.cardinalities_,
             n_outputs=n_outputs,
             arch=self.arch,

@@ -4,7 +4,8 @@ A network family supplies an ``nn.Module``, a loss and tensors; this module does
 
 * mini-batches sliced from in-memory tensors, reshuffled every epoch with a seeded
   ``torch.Generator`` (no ``DataLoader``: one gather per epoch, then views);
-* AdamW (weight decay on matrices only, as in nanoGPT), fused where the device supports it;
+* AdamW (weight decay on matrices only, as in nanoGPT, less any tensors the module exempts with
+  ``no_weight_decay()``), fused where the device supports it;
 * a learning-rate schedule: linear warmup over ``warmup_fraction`` of all steps, then cosine decay
   to ``min_lr_fraction * lr`` at the last step of ``max_epochs``;
 * gradient clipping by global norm;
@@ -232,10 +233,17 @@ class Trainer:
     def configure_optimizers(
         self, total_steps: int
     ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
-        """AdamW (decay on tensors with >= 2 dims only) and warmup + cosine, stepped per batch."""
+        """AdamW (decay on tensors with >= 2 dims only) and warmup + cosine, stepped per batch.
+
+        A module may exempt more tensors from weight decay with a ``no_weight_decay()`` method
+        returning them (feature embeddings and normalizations, as the FT-Transformer's paper
+        does; numerical embeddings whose frequencies decay would pull towards zero).
+        """
         cfg = self.config
-        decay = [p for p in self._params if p.dim() >= 2]
-        no_decay = [p for p in self._params if p.dim() < 2]
+        exempt_fn = getattr(self.module, "no_weight_decay", None)
+        exempt = {id(p) for p in exempt_fn()} if callable(exempt_fn) else set()
+        decay = [p for p in self._params if p.dim() >= 2 and id(p) not in exempt]
+        no_decay = [p for p in self._params if p.dim() < 2 or id(p) in exempt]
         groups = [
             {"params": decay, "weight_decay": cfg.weight_decay},
             {"params": no_decay, "weight_decay": 0.0},
