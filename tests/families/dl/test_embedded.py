@@ -190,3 +190,15 @@ def test_registered_for_supervised_tables_and_ordered_by_measured_cost():
         assert Modality.TABULAR in family.modalities and family.self_limiting
     costs = [f.relative_cost for f in families]
     assert costs == sorted(costs)  # cheapest first: the order a comparison runs them in
+
+
+def test_ft_transformer_runs_only_when_named():
+    from mlvsdl.data import infer_schema
+    from mlvsdl.families.registry import resolve_families
+    from tests.conftest import make_table
+
+    _, schema = infer_schema(make_table(n=100), "y")
+    assert "ft_transformer" not in [f.key for f in resolve_families(None, schema)]
+    assert "mlp_plr" in [f.key for f in resolve_families(None, schema)]
+    named = resolve_families(["lgbm", "ft_transformer"], schema)
+    assert [f.key for f in named] == ["lgbm", "ft_transformer"]

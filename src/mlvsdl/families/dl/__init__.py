@@ -154,8 +154,12 @@ FT_TRANSFORMER_FAMILY = register(
         relative_cost=COST_FT_TRANSFORMER,
         max_train_rows=200_000,
         interpretable=False,
-        description="FT-Transformer, the paper's default (Gorishniy et al. 2021; rtdl, PyTorch).",
+        description=(
+            "FT-Transformer, the paper's default (Gorishniy et al. 2021; rtdl, PyTorch); "
+            "opt in with --families (slow on a CPU)."
+        ),
         self_limiting=True,
+        opt_in=True,
     )
 )
 
