@@ -177,7 +177,7 @@ class EmbedTask(TaskSpec):
         if dims >= width:
             raise ConfigError(
                 f"--dims {dims} must be below the {width} input features the models reduce "
-                f"(after encoding); pass --dims {max(1, min(2, width - 1))} to {width - 1}."
+                f"(after encoding); pass a --dims from 1 to {width - 1}."
             )
 
     def fit(self, estimator: Any, X: pd.DataFrame, y: np.ndarray | None) -> Any:
