@@ -307,7 +307,7 @@ def test_compare_predict_serve_report_export_end_to_end(spy_pca, short_ae, tmp_p
 
 
 def result_test(result) -> list[int]:
-    return list(range(min(result.settings["n_test"], 800)))
+    return list(range(min(result.settings["n_test"], 800)))  # MAP_ROWS at --dims 2
 
 
 def test_text_run_with_tfidf_and_minilm_side_by_side(tmp_path):
@@ -328,3 +328,21 @@ def test_text_run_with_tfidf_and_minilm_side_by_side(tmp_path):
     assert set(board["kind"]) == {"ml", "dl"} and (board["status"] == "completed").all()
     out = result.predict(table.drop(columns="y").head(3), model="minilm_pca")
     assert list(out.columns) == ["dim_0", "dim_1"] and np.isfinite(out.to_numpy()).all()
+
+
+def test_maps_draw_the_coordinates_or_a_tsne_of_them():
+    from mlvsdl.evaluate.embed import to_plane
+
+    rng = np.random.default_rng(3)
+    two = rng.normal(size=(50, 2))
+    points, how = to_plane(two, seed=0)
+    np.testing.assert_array_equal(points, two)
+    assert how == "the 2 coordinates"
+    points, how = to_plane(two[:, :1], seed=0)
+    assert points.shape == (50, 2) and not points[:, 1].any()
+    five = np.vstack([rng.normal(size=(25, 5)), rng.normal(size=(25, 5)) + 8.0])
+    points, how = to_plane(five, seed=0)
+    assert points.shape == (50, 2) and how == "t-SNE of the 5 coordinates"
+    # the two groups stay apart on the map
+    gap = np.linalg.norm(points[:25].mean(0) - points[25:].mean(0))
+    assert gap > 3 * points[:25].std(0).max()

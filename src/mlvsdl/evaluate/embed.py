@@ -19,8 +19,11 @@ from mlvsdl.tasks import get_task
 
 __all__ = ["embeddings_section", "maps_section", "to_plane"]
 
-MAP_ROWS = 800  # held-out rows drawn per map (seeded sample); t-SNE is quadratic in them
+MAP_ROWS = 800  # held-out rows drawn per map (seeded sample)
+TSNE_ROWS = 500  # at most this many when t-SNE draws them (D > 2): it took 136 s for 2 x 800
+# rows of 30 coordinates on a busy 2-core machine
 TSNE_PERPLEXITY = 30.0
+TSNE_ITERATIONS = 500
 
 
 def _metrics(ctx: Any) -> dict[tuple[str, str], dict[str, float]]:
@@ -74,7 +77,13 @@ def to_plane(coords: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
     if coords.shape[1] == 1:
         return np.column_stack([coords[:, 0], np.zeros(len(coords))]), "the 1 coordinate"
     perplexity = min(TSNE_PERPLEXITY, max(2.0, (len(coords) - 1) / 3))
-    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
+    tsne = TSNE(
+        n_components=2,
+        perplexity=perplexity,
+        init="pca",
+        max_iter=TSNE_ITERATIONS,
+        random_state=seed,
+    )
     return tsne.fit_transform(coords), f"t-SNE of the {coords.shape[1]} coordinates"
 
 
@@ -82,7 +91,8 @@ def maps_section(ctx: Any) -> dict[str, Any]:
     """Points of the held-out rows for the best ML and the best DL embedding (not the
     baseline), with the label per point when the run has one."""
     data = ctx.data
-    rows = ctx.sample(data.splits.test, MAP_ROWS)
+    dims = int(data.schema.options.get("dims", 2))
+    rows = ctx.sample(data.splits.test, MAP_ROWS if dims <= 2 else TSNE_ROWS)
     spec = get_task(data.schema.task)
     labels = None if data.y is None else [str(v) for v in np.asarray(data.y)[rows]]
     maps = {}
