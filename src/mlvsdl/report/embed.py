@@ -93,14 +93,12 @@ def scatter_maps(found: dict[str, Any], titles: dict[str, str], title: str, desc
     with mpl.rc_context({"font.size": 9.0, "svg.fonttype": "none", "svg.hashsalt": "mlvsdl"}):
         fig = Figure(figsize=(3.6 * len(entries) + 1.2, 3.6), layout="constrained")
         axes = fig.subplots(1, len(entries), squeeze=False)[0]
-        cmap = mpl.colormaps["tab20" if len(values) > len(PALETTE) else "tab10"]
+        colour_of = _label_colours(len(values))
         for ax, (kind, entry) in zip(axes, entries, strict=True):
             if codes is None:
                 colours: Any = KIND_COLOURS.get(kind, "#555")
-            elif len(values) <= len(PALETTE):
-                colours = [PALETTE[c] for c in codes]
             else:
-                colours = [cmap(c % cmap.N) for c in codes]
+                colours = [colour_of(c) for c in codes]
             ax.scatter(entry["x"], entry["y"], s=6, c=colours, alpha=0.7, rasterized=True)
             ax.set_title(f"{titles.get(entry['model'], entry['model'])} ({kind.upper()})")
             ax.set_xticks([])
@@ -109,9 +107,18 @@ def scatter_maps(found: dict[str, Any], titles: dict[str, str], title: str, desc
             from matplotlib.lines import Line2D
 
             handles = [
-                Line2D([], [], marker="o", ls="", color=PALETTE[i % len(PALETTE)], label=v)
+                Line2D([], [], marker="o", ls="", color=colour_of(i), label=v)
                 for i, v in enumerate(values)
             ]
             axes[-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         fig.suptitle(title)
     return to_svg(fig, title, desc)
+
+
+def _label_colours(n_values: int) -> Any:
+    """One colour per label code, the same for the points and the legend: the report's palette
+    for up to 8 values, else matplotlib's tab10 / tab20 (repeating beyond 20)."""
+    if n_values <= len(PALETTE):
+        return lambda code: PALETTE[code]
+    cmap = mpl.colormaps["tab10" if n_values <= 10 else "tab20"]
+    return lambda code: cmap(code % cmap.N)
