@@ -89,7 +89,8 @@ def compare(
     task: Annotated[
         str | None,
         typer.Option(
-            help="binary, multiclass or regression (default: inferred), or anomaly (no target)."
+            help="binary, multiclass or regression (default: inferred), or anomaly or embed "
+            "(no target)."
         ),
     ] = None,
     metric: Annotated[str | None, typer.Option(help="Primary metric for ranking.")] = None,
@@ -123,7 +124,9 @@ def compare(
     ] = False,
     label: Annotated[
         str | None,
-        typer.Option(help="--task anomaly: a column read for evaluation only (never fitted on)."),
+        typer.Option(
+            help="--task anomaly or embed: a column read for evaluation only (never fitted on)."
+        ),
     ] = None,
     anomaly_value: Annotated[
         str | None,
@@ -136,6 +139,10 @@ def compare(
         typer.Option(
             help="--task anomaly: expected share of anomalies in (0, 0.5); sets thresholds."
         ),
+    ] = None,
+    dims: Annotated[
+        int | None,
+        typer.Option(help="--task embed: coordinates per row (default 2)."),
     ] = None,
     test: Annotated[
         str | None,
@@ -185,7 +192,7 @@ def compare(
     ] = None,
 ) -> None:
     """Train ML and DL families on one table under one protocol and rank them (prediction, or
-    anomaly detection with --task anomaly)."""
+    anomaly detection with --task anomaly, dimensionality reduction with --task embed)."""
     from mlvsdl.compare import compare as run_compare
 
     keys = [k.strip() for k in families.split(",") if k.strip()] if families else None
@@ -210,6 +217,7 @@ def compare(
             label=label,
             anomaly_value=anomaly_value,
             contamination=contamination,
+            dims=dims,
             test=test,
             refit_all=refit_all,
             mlflow=True if mlflow == OPTIONAL_VALUE["--mlflow"] else mlflow,

@@ -86,6 +86,7 @@ def compare(
     label: str | None = None,
     anomaly_value: Any = None,
     contamination: float | None = None,
+    dims: int | None = None,
     test: Any = None,
     refit_all: bool = False,
     mlflow: str | bool | None = None,
@@ -102,7 +103,7 @@ def compare(
         target: the column to predict; ``label`` for a folder or arrays. None for a task
             without a target (``task="anomaly"``).
         task: ``"binary"``, ``"multiclass"``, ``"regression"`` (inferred when None) or
-            ``"anomaly"`` (never inferred: models fit on the inputs alone).
+            ``"anomaly"`` or ``"embed"`` (never inferred: models fit on the inputs alone).
         metric: the primary metric used for ranking; the task's default when None.
         time_budget: seconds for the whole comparison (None: no limit); 15 % of it (10 to 90 s)
             is kept for the analysis and the report that follow the families.
@@ -122,11 +123,12 @@ def compare(
             then get 70 % of ``time_budget`` and the curves what is left.
         label_from_name: for a folder, a file-name pattern that holds the label, such as
             ``"{label}_*.wav"``.
-        label: for ``task="anomaly"``, a column read for evaluation only (it stratifies the
-            split and scores the detectors; no model sees it).
+        label: for ``task="anomaly"`` or ``"embed"``, a column read for evaluation only (it
+            stratifies the split and scores the models; no model sees it).
         anomaly_value: the label value that marks an anomaly (default: the rarer value).
         contamination: the expected share of anomalies in (0, 0.5); sets every detector's
             threshold on its training scores (default: each detector's Tukey fence).
+        dims: for ``task="embed"``, the coordinates per row (default 2).
         test: the user's own test rows (a file, read with the same options, or a DataFrame)
             with the training data's columns; they become the test split (``test_size`` is then
             unused) and the validation folds come from ``data`` alone.
@@ -161,6 +163,7 @@ def compare(
         label=label,
         anomaly_value=anomaly_value,
         contamination=contamination,
+        dims=dims,
         test=test,
     )
     plan = plan_run(data, options)

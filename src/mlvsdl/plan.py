@@ -57,7 +57,8 @@ class RunOptions:
     """Everything that decides how a run reads, validates and splits its data.
 
     Stored with the run (``settings["options"]``), so the run can be planned again identically.
-    ``label``, ``anomaly_value`` and ``contamination`` belong to tasks without a target.
+    ``label``, ``anomaly_value``, ``contamination`` and ``dims`` belong to tasks without a
+    target.
     """
 
     target: str | None = None
@@ -73,6 +74,7 @@ class RunOptions:
     label: str | None = None
     anomaly_value: Any = None
     contamination: float | None = None
+    dims: int | None = None  # --task embed: coordinates per row
     test: Any = None  # the user's own test rows (--test): a path, or a DataFrame from Python
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +103,7 @@ class RunOptions:
             "label": self.label,
             "anomaly_value": self.anomaly_value,
             "contamination": self.contamination,
+            "dims": self.dims,
         }
         return {k: v for k, v in given.items() if v is not None}
 
@@ -135,6 +138,9 @@ def plan_run(data: Any, options: RunOptions) -> RunPlan:
     frame, schema = check_inputs(frame, schema, o.on_bad_file)
     spec = get_task(schema.task)
     metric = get_metric(spec.metric_for(schema, o.metric), schema.task)
+    spec.check_plan(
+        frame.drop(columns=[schema.label]) if schema.label else frame, schema, metric.key
+    )
     chosen = resolve_families(list(o.families) if o.families is not None else None, schema)
     chosen.sort(key=lambda f: f.order_key(schema))
     column = schema.evaluated_on

@@ -30,6 +30,7 @@ class Task(StrEnum):
     MULTICLASS = "multiclass"
     REGRESSION = "regression"
     ANOMALY = "anomaly"  # unsupervised: a label column, if any, is for evaluation only
+    EMBED = "embed"  # dimensionality reduction: D coordinates per row; a label only evaluates
 
     @property
     def is_classification(self) -> bool:

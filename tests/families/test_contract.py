@@ -36,6 +36,8 @@ def datasets():
         out[task] = (frame.drop(columns="y"), frame["y"].to_numpy(), schema)
     frame, schema = infer_schema(make_table().drop(columns="y"), None, "anomaly")
     out[Task.ANOMALY] = (frame, None, schema)
+    frame, schema = infer_schema(make_table().drop(columns="y"), None, "embed", dims=2)
+    out[Task.EMBED] = (frame, None, schema)
     return out
 
 
@@ -68,7 +70,11 @@ def test_family_contract(family, task, datasets, tmp_path):
 
     assert spec.fit(estimator, X, y) is estimator
     got = spec.predict(estimator, X)
-    assert got.values.shape == (len(X),)
+    if task is Task.EMBED:  # D coordinates per row, finite, with the metrics every run stores
+        assert got.values.shape == (len(X), 2) and np.isfinite(got.values).all()
+        assert set(spec.score(None, got)) >= {"trustworthiness", "continuity"}
+    else:
+        assert got.values.shape == (len(X),)
     if task.is_classification:
         assert got.proba.shape == (len(X), schema.n_classes)
         np.testing.assert_allclose(got.proba.sum(axis=1), 1.0, rtol=1e-5)

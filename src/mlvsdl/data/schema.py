@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlvsdl.data.embed_options import embed_options
 from mlvsdl.data.label import anomaly_label, check_contamination
 from mlvsdl.data.load import normalize_columns
 from mlvsdl.data.media import media_kind
@@ -50,6 +51,7 @@ def infer_schema(
     label: str | None = None,
     anomaly_value: Any = None,
     contamination: float | None = None,
+    dims: int | None = None,
 ) -> tuple[pd.DataFrame, Schema]:
     """Validate ``df`` for its task and infer its Schema.
 
@@ -72,13 +74,20 @@ def infer_schema(
         raise DataError("the table has no rows; give a table with data rows.")
     requested = _parse_task(task)
     options: dict[str, Any] = {}
-    if requested is not None and not requested.is_supervised:
+    if requested is Task.EMBED:
+        frame, chosen, options, excluded, task_notes = embed_options(
+            frame, target, label, dims, anomaly_value, contamination
+        )
+        classes = None
+    elif requested is not None and not requested.is_supervised:
+        if dims is not None:
+            raise ConfigError("--dims belongs to --task embed; leave it out.")
         frame, chosen, options, excluded, task_notes = _unsupervised(
             frame, target, requested, label, anomaly_value, contamination
         )
         classes = None
     else:
-        _refuse_unsupervised_options(label, anomaly_value, contamination)
+        _refuse_unsupervised_options(label, anomaly_value, contamination, dims)
         if target is None:
             raise ConfigError("no target given; pass --target COLUMN (the column to predict).")
         excluded = target = str(target)
@@ -139,19 +148,23 @@ def _unsupervised(
     return frame, task, options, str(label), notes
 
 
-def _refuse_unsupervised_options(label: Any, anomaly_value: Any, contamination: Any) -> None:
+def _refuse_unsupervised_options(
+    label: Any, anomaly_value: Any, contamination: Any, dims: Any = None
+) -> None:
     given = [
         name
         for name, value in (
             ("--label", label),
             ("--anomaly-value", anomaly_value),
             ("--contamination", contamination),
+            ("--dims", dims),
         )
         if value is not None
     ]
     if given:
         raise ConfigError(
-            f"{', '.join(given)} belong(s) to --task anomaly (a task without a target); for "
+            f"{', '.join(given)} belong(s) to the tasks without a target (--task anomaly, "
+            "embed); for "
             "prediction, name the column to predict with --target."
         )
 

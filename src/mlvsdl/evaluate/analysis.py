@@ -213,6 +213,10 @@ def analyse_run(
         doc["skipped"] = ctx.skipped
         save_analysis(store, run_id, doc)
         return doc
+    if data.schema.task is Task.EMBED:
+        _embed_sections(ctx, doc)
+        save_analysis(store, run_id, doc)
+        return doc
     _section(doc, "importance", lambda: _importance(ctx, doc.get("reference_row") or {}))
     if data.schema.modality is Modality.TEXT:
         _section(doc, "attention", lambda: attention_section(ctx))
@@ -246,6 +250,21 @@ def _anomaly_sections(ctx: _Context, doc: dict[str, Any]) -> None:
     chosen = (doc.get("recommendation") or {}).get("model")
     _section(doc, "flagged", lambda: anomaly.flagged_section(ctx, chosen))
     _section(doc, "supervised", lambda: anomaly.supervised_section(ctx))
+
+
+def _embed_sections(ctx: _Context, doc: dict[str, Any]) -> None:
+    """A dimensionality-reduction run: every model's metrics, costs, the recommendation, and
+    2-D maps of the held-out rows for the best ML and DL embeddings."""
+    from mlvsdl.evaluate import embed
+
+    _section(doc, "embeddings", lambda: embed.embeddings_section(ctx))
+    _section(doc, "costs", lambda: _costs(ctx))
+    _section(
+        doc, "overfitting", lambda: overfitting(ctx.store.db.metrics(ctx.run_id), ctx.data.metric)
+    )
+    doc["curves"] = {"status": "not run", "reason": "learning curves cover prediction tasks only"}
+    _section(doc, "recommendation", lambda: _recommend(ctx, doc))
+    _section(doc, "maps", lambda: embed.maps_section(ctx))
 
 
 def _measured_sections(ctx: _Context, doc: dict[str, Any], budget_s: float | None) -> None:

@@ -230,7 +230,10 @@ def _served_predict(
             logger.debug("latency through the pipeline: %s", exc)
         else:
             return fast.predict_proba, records, "fast path"
-    predict = estimator.predict_proba if classification else estimator.predict
+    if classification:
+        predict = estimator.predict_proba
+    else:  # a task answered by the coordinates (embed) has transform, not predict
+        predict = estimator.predict if hasattr(estimator, "predict") else estimator.transform
     return predict, rows, "pipeline"
 
 

@@ -48,10 +48,11 @@ class Metric:
 CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
 REGRESSION = frozenset({Task.REGRESSION})
 ANOMALY = frozenset({Task.ANOMALY})
+EMBED = frozenset({Task.EMBED})
 
 
 def _by_task(*args: object) -> float:
-    raise NotImplementedError("computed by the task's spec (mlvsdl.tasks.anomaly), not here")
+    raise NotImplementedError("computed by the task's spec (mlvsdl.tasks), not here")
 
 
 def _roc_auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
@@ -103,6 +104,11 @@ METRICS: dict[str, Metric] = {
         Metric("flagged", "Flagged rows", ANOMALY, False, False, _by_task),
         Metric("flagged_share", "Flagged share", ANOMALY, False, False, _by_task),
         Metric("stability", "Stability (top-rank overlap)", ANOMALY, True, False, _by_task),
+        # Dimensionality reduction: scored from coordinates and inputs by tasks/embed.py.
+        Metric("trustworthiness", "Trustworthiness", EMBED, True, False, _by_task),
+        Metric("continuity", "Continuity", EMBED, True, False, _by_task),
+        Metric("knn_accuracy", "kNN accuracy", EMBED, True, False, _by_task),
+        Metric("reconstruction_error", "Reconstruction MSE", EMBED, False, False, _by_task),
     )
 }
 

@@ -264,6 +264,11 @@ def explain_row(
     mean image; default: a uniform image of the row's mean colour), and its ``top`` regions.
     """
     row = row.iloc[:1]
+    if schema.task is Task.EMBED:
+        raise ConfigError(
+            "an embedding answers coordinates, not one value a column pushes up or down, so "
+            "it has no per-row explanation; see the report's maps, or 'mlvsdl predict'."
+        )
     if schema.task is Task.ANOMALY:
         from mlvsdl.explain.anomaly import explain_anomaly_row
 

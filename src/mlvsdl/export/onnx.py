@@ -178,11 +178,19 @@ def export_onnx(
 
     cleaner, rest = _split(estimator)
     final = rest[-1][1]
-    _check_exportable(final)
+    embedding = schema.task is Task.EMBED
+    if embedding:
+        from mlvsdl.export import embed
+
+        embed.check_embedder(final)
+    else:
+        _check_exportable(final)
     inputs = _initial_types(cleaner)
     detector = schema.task is Task.ANOMALY
     with _quiet():
-        if detector:
+        if embedding:
+            graph = embed.embedding_graph(rest, inputs, OPSET)
+        elif detector:
             graph = convert.detector_graph(rest, inputs, OPSET)
         elif hasattr(final, "module_"):
             graph = convert.network_graph(rest, inputs, OPSET)
@@ -190,7 +198,9 @@ def export_onnx(
             graph = convert.classical_graph(rest, inputs, OPSET, schema.task.is_classification)
     _annotate(graph, schema, final, run_id, model_name)
     onnx.checker.check_model(graph)
-    if probe is not None and detector:
+    if probe is not None and embedding:
+        embed.verify_embedding(graph, estimator, probe, TOLERANCE)
+    elif probe is not None and detector:
         _verify_detector(graph, estimator, probe)
     elif probe is not None:
         _verify(graph, estimator, probe, schema.task.is_classification)
@@ -202,6 +212,7 @@ def export_onnx(
         path=out,
         inputs=[(i.name, kinds.get(i.type.tensor_type.elem_type, "?")) for i in graph.graph.input],
         outputs=[o.name for o in graph.graph.output],
+        included=(INCLUDED[0], "the embedding's coordinates") if embedding else INCLUDED,
     )
 
 

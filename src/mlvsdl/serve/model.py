@@ -152,6 +152,11 @@ class ServedModel:
     @property
     def explain_unavailable(self) -> str | None:
         """Why /explain cannot answer for this model, or None when it can."""
+        if self.schema.task is Task.EMBED:
+            return (
+                "/explain is not available for an embedding: its answer is coordinates, not one "
+                "value a column can push up or down; use /predict for the coordinates."
+            )
         if self.media_columns:
             return NO_MEDIA_EXPLANATION.format(modality=self.schema.modality)
         if not self.reference:
@@ -163,7 +168,7 @@ class ServedModel:
 
     def explain(self, row: dict[str, Any]) -> dict[str, Any]:
         """Prediction and per-feature contributions for one validated row."""
-        if self.media_columns:
+        if self.media_columns or self.schema.task is Task.EMBED:
             raise RequestError(422, self.explain_unavailable)
         if not self.reference:
             raise StoreError(

@@ -120,6 +120,10 @@ class TaskSpec:
         """Scores of the fold models taken together (one value per pair, say), by metric."""
         return {}
 
+    def check_plan(self, frame: pd.DataFrame, schema: Schema, metric: str) -> None:
+        """Checks of the task's options that need the inputs (one-line ``ConfigError``);
+        ``plan.plan_run`` calls it before anything is stored."""
+
     def min_folds(self, schema: Schema) -> int:
         """The fewest validation folds the task's ranking needs (1: a holdout is enough)."""
         return 1

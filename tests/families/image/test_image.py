@@ -24,7 +24,10 @@ from mlvsdl.types import Kind, Modality, Task
 IMAGE = [f for f in all_families() if Modality.IMAGE in f.modalities and f.key != "dummy"]
 MORE = {Task.MULTICLASS: {"image_svm", "image_cnn"}, Task.REGRESSION: {"image_logreg", "image_cnn"}}
 CASES = [
-    (f, t) for f in IMAGE for t in sorted(f.tasks, key=str) if t is Task.BINARY or f.key in MORE[t]
+    (f, t)
+    for f in IMAGE
+    for t in sorted(f.tasks, key=str)
+    if t is Task.BINARY or f.key in MORE.get(t, ())
 ]
 
 

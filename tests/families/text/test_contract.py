@@ -30,7 +30,7 @@ CASES = [
     (f, task)
     for f in TEXT
     for task in sorted(f.tasks, key=str)
-    if task is Task.BINARY or f.key in MORE[task]
+    if task is Task.BINARY or f.key in MORE.get(task, ())
 ]
 
 

@@ -16,6 +16,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.pipeline import Pipeline
+from sklearn.random_projection import GaussianRandomProjection
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from mlvsdl.families.base import Family
@@ -51,6 +52,14 @@ def _pipeline(schema: Schema, encoder: BaseEstimator | None, model: BaseEstimato
 def _dummy(schema: Schema, seed: int) -> Pipeline:
     if schema.task is Task.ANOMALY:
         return _pipeline(schema, linear_encoder(schema), ConstantDetector())
+    if schema.task is Task.EMBED:  # a random projection: the structure any D directions keep
+        from mlvsdl.families.embed import embed_pipeline
+
+        dims = int(schema.options.get("dims", 2))
+        projection = GaussianRandomProjection(
+            dims, compute_inverse_components=True, random_state=seed
+        )
+        return embed_pipeline(schema, projection)
     if schema.task.is_classification:
         model = DummyClassifier(strategy="prior", random_state=seed)
     else:
@@ -123,14 +132,15 @@ for _family in (
         "dummy",
         "Dummy baseline",
         Kind.ML,
-        ALL_TASKS | {Task.ANOMALY},
+        ALL_TASKS | {Task.ANOMALY, Task.EMBED},
         frozenset(Modality) - {Modality.SERIES},  # the baseline of every comparison
         _dummy,
         relative_cost=0.01,
         priority=0,
         interpretable=True,
         description=(
-            "Predicts the class prior or the mean (anomaly detection: scores every row alike); "
+            "Predicts the class prior or the mean (anomaly detection: scores every row alike; "
+            "dimensionality reduction: a seeded Gaussian random projection); "
             "the score every model must beat."
         ),
     ),
