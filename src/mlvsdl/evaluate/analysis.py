@@ -215,6 +215,7 @@ def analyse_run(
         return doc
     if data.schema.task is Task.EMBED:
         _embed_sections(ctx, doc)
+        doc["skipped"] = ctx.skipped
         save_analysis(store, run_id, doc)
         return doc
     _section(doc, "importance", lambda: _importance(ctx, doc.get("reference_row") or {}))
