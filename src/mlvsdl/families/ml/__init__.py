@@ -20,9 +20,20 @@ from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from mlvsdl.families.base import Family
+from mlvsdl.families.ml.boosting import (
+    CatBoostClassifier,
+    CatBoostRegressor,
+    XGBoostClassifier,
+    XGBoostRegressor,
+)
 from mlvsdl.families.ml.constant import ConstantDetector
 from mlvsdl.families.registry import register
-from mlvsdl.features.tabular import linear_encoder, ordinal_encoder, table_cleaner
+from mlvsdl.features.tabular import (
+    cleaned_columns,
+    linear_encoder,
+    ordinal_encoder,
+    table_cleaner,
+)
 from mlvsdl.types import SUPERVISED, Kind, Modality, Schema, Task
 
 ALL_TASKS = SUPERVISED  # the prediction tasks; other tasks have families of their own
@@ -37,7 +48,7 @@ LGBM_THREADED_ROWS = 50_000
 
 
 def lgbm_threads(n_rows: int) -> int:
-    """LightGBM's thread count for a table of ``n_rows``."""
+    """LightGBM's (and XGBoost's and CatBoost's) thread count for a table of ``n_rows``."""
     return N_JOBS if n_rows >= LGBM_THREADED_ROWS else 1
 
 
@@ -118,6 +129,21 @@ def _lgbm(schema: Schema, seed: int) -> Pipeline:
     return _pipeline(schema, ordinal_encoder(schema), model)
 
 
+def _xgboost(schema: Schema, seed: int) -> Pipeline:
+    cls = XGBoostClassifier if schema.task.is_classification else XGBoostRegressor
+    model = cls(n_jobs=lgbm_threads(schema.n_rows), random_state=seed)
+    return _pipeline(schema, ordinal_encoder(schema), model)
+
+
+def _catboost(schema: Schema, seed: int) -> Pipeline:
+    cls = CatBoostClassifier if schema.task.is_classification else CatBoostRegressor
+    _, categorical = cleaned_columns(schema)  # the ordinal encoder puts their codes last
+    model = cls(
+        n_categorical=len(categorical), n_jobs=lgbm_threads(schema.n_rows), random_state=seed
+    )
+    return _pipeline(schema, ordinal_encoder(schema), model)
+
+
 for _family in (
     Family(
         "dummy",
@@ -180,6 +206,34 @@ for _family in (
         relative_cost=3.0,
         priority=0,
         description="Gradient-boosted trees (300 rounds, 31 leaves).",
+    ),
+    Family(
+        "xgboost",
+        "XGBoost",
+        Kind.ML,
+        ALL_TASKS,
+        TABULAR,
+        _xgboost,
+        relative_cost=6.0,
+        self_limiting=True,
+        description=(
+            "Gradient-boosted trees, tuned defaults of Holzmüller et al. 2024 (up to 1,000 "
+            "rounds, early stopping on a 20 % inner split)."
+        ),
+    ),
+    Family(
+        "catboost",
+        "CatBoost",
+        Kind.ML,
+        ALL_TASKS,
+        TABULAR,
+        _catboost,
+        relative_cost=8.0,
+        self_limiting=True,
+        description=(
+            "Oblivious boosted trees with ordered target statistics for categoricals, tuned "
+            "defaults of Holzmüller et al. 2024 (early stopping on a 20 % inner split)."
+        ),
     ),
     Family(
         "knn",
