@@ -25,6 +25,7 @@ from mlvsdl.families.base import Family
 from mlvsdl.plan import RunOptions, RunPlan, plan_run, test_source
 from mlvsdl.result import CompareResult, load_run
 from mlvsdl.search.budget import Budget
+from mlvsdl.search.ensemble import build_ensembles
 from mlvsdl.search.executor import (
     Executor,
     check_executor,
@@ -232,6 +233,8 @@ def compare(
                         db_store, run_id, plan, f, i, budget, seed, emit, executor
                     ),
                 )
+            for row in build_ensembles(db_store, run_id, plan, models, seed):
+                emit(Event("trial_end", row["name"], budget.elapsed_s, budget.remaining_s, row))
             status = "completed"
         finally:
             db_store.db.finish_run(run_id, status, now_iso())

@@ -39,6 +39,7 @@ from mlvsdl.errors import StoreError
 from mlvsdl.evaluate.cost import profile_candidate
 from mlvsdl.evaluate.diagnostics import error_diagnostics, overfitting
 from mlvsdl.evaluate.engineering import measure_engineering
+from mlvsdl.evaluate.ensembles import ensemble_summary
 from mlvsdl.evaluate.examples import attention_section, media_examples
 from mlvsdl.evaluate.importance import (
     ModelImportance,
@@ -117,7 +118,7 @@ class _Context:
     ) -> None:
         self.store, self.run_id, self.data, self.budget_s = store, run_id, data, budget_s
         self._models = dict(models)
-        self.candidates = store.db.candidates(run_id, refits=False)
+        self.candidates = store.db.candidates(run_id, refits=False, ensembles=False)
         self.done = [c for c in self.candidates if c["status"] == "completed"]
         families = {f.key: f for f in all_families()}
         self.titles = {
@@ -194,6 +195,8 @@ def analyse_run(
     _section(doc, "costs", lambda: _costs(ctx))
     _section(doc, "diagnostics", lambda: _diagnostics(ctx))
     _section(doc, "overfitting", lambda: overfitting(store.db.metrics(run_id), data.metric))
+    every = store.db.candidates(run_id, refits=False)  # the ensembles too
+    _section(doc, "ensembles", lambda: ensemble_summary(every, data.metric))
     if curves:
         left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
         _measured_sections(ctx, doc, left)
