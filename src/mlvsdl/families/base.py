@@ -48,6 +48,8 @@ class Family:
             frozen-encoder families whose last step is a scikit-learn model) is costed before it
             starts and has its validation folds cut when they would overrun.
         description: one line for ``mlvsdl families``.
+        opt_in: run only when named (``--families``): the searched boosters, whose share of the
+            budget would otherwise come out of every self-limiting family's allowance.
     """
 
     key: str
@@ -63,6 +65,7 @@ class Family:
     interpretable: bool = False
     description: str = ""
     self_limiting: bool = False
+    opt_in: bool = False
 
     def build(self, schema: Schema, *, random_state: int) -> BaseEstimator:
         """Return an unfitted estimator for ``schema``."""

@@ -62,9 +62,10 @@ def get_family(key: str) -> Family:
 
 
 def resolve_families(keys: list[str] | None, schema: Schema) -> list[Family]:
-    """Families to run on ``schema``: the given keys (validated) or every one that supports it."""
+    """Families to run on ``schema``: the given keys (validated) or every one that supports it
+    (but those that run only when named, ``Family.opt_in``)."""
     if keys is None:
-        return [f for f in all_families() if f.supports(schema)]
+        return [f for f in all_families() if f.supports(schema) and not f.opt_in]
     chosen = [get_family(k) for k in dict.fromkeys(keys)]
     unsupported = [f.key for f in chosen if not _accepts(f, schema)]
     if unsupported:

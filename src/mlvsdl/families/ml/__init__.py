@@ -8,6 +8,7 @@ for linear, distance and Bayes models; ordinal codes for trees.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.base import BaseEstimator
@@ -34,6 +35,7 @@ from mlvsdl.features.tabular import (
     ordinal_encoder,
     table_cleaner,
 )
+from mlvsdl.search.tune import TunedClassifier, TunedRegressor
 from mlvsdl.types import SUPERVISED, Kind, Modality, Schema, Task
 
 ALL_TASKS = SUPERVISED  # the prediction tasks; other tasks have families of their own
@@ -144,6 +146,21 @@ def _catboost(schema: Schema, seed: int) -> Pipeline:
     return _pipeline(schema, ordinal_encoder(schema), model)
 
 
+def _tuned(library: str) -> Callable[[Schema, int], Pipeline]:
+    def factory(schema: Schema, seed: int) -> Pipeline:
+        cls = TunedClassifier if schema.task.is_classification else TunedRegressor
+        _, categorical = cleaned_columns(schema)
+        model = cls(
+            library=library,
+            n_categorical=len(categorical),
+            n_jobs=lgbm_threads(schema.n_rows),
+            random_state=seed,
+        )
+        return _pipeline(schema, ordinal_encoder(schema), model)
+
+    return factory
+
+
 for _family in (
     Family(
         "dummy",
@@ -233,6 +250,39 @@ for _family in (
         description=(
             "Oblivious boosted trees with ordered target statistics for categoricals, tuned "
             "defaults of Holzmüller et al. 2024 (early stopping on a 20 % inner split)."
+        ),
+    ),
+    # Searched within their allowance (search/tune.py), when named (--families): run by
+    # default, each would take a share of every self-limiting family's allowance. Costed to run
+    # after the networks, so that a short budget is not taken from them.
+    Family(
+        "xgboost_tuned",
+        "XGBoost, tuned",
+        Kind.ML,
+        ALL_TASKS,
+        TABULAR,
+        _tuned("xgboost"),
+        relative_cost=80.0,
+        self_limiting=True,
+        opt_in=True,
+        description=(
+            "XGBoost whose hyperparameters are searched within its time allowance (Optuna TPE "
+            "with median pruning, the tuned defaults tried first); only when named."
+        ),
+    ),
+    Family(
+        "catboost_tuned",
+        "CatBoost, tuned",
+        Kind.ML,
+        ALL_TASKS,
+        TABULAR,
+        _tuned("catboost"),
+        relative_cost=90.0,
+        self_limiting=True,
+        opt_in=True,
+        description=(
+            "CatBoost whose hyperparameters are searched within its time allowance (Optuna TPE "
+            "with median pruning, the tuned defaults tried first); only when named."
         ),
     ),
     Family(

@@ -95,17 +95,31 @@ CB_TD_REG = {
 
 
 class _Deadline:
-    """After-round check shared by both libraries' callbacks."""
+    """After-round check shared by both libraries' callbacks: the clock, and an optional
+    ``on_round(round, validation_loss) -> stop`` (the search's pruner, ``search/tune.py``)."""
 
-    def __init__(self, max_time_s: float | None) -> None:
+    def __init__(self, max_time_s: float | None, on_round: Any = None) -> None:
         self.ends = None if max_time_s is None else time.perf_counter() + max_time_s
+        self.on_round = on_round
         self.hit = False
+        self.stopped = False
         self.rounds = 0
 
-    def passed(self) -> bool:
+    def passed(self, loss: float | None = None) -> bool:
         self.rounds += 1
         self.hit = self.ends is not None and time.perf_counter() >= self.ends
-        return self.hit
+        if self.on_round is not None and loss is not None and not self.hit:
+            self.stopped = bool(self.on_round(self.rounds, loss))
+        return self.hit or self.stopped
+
+
+def _last(log: Any) -> float | None:
+    """The latest validation loss in a library's per-round log ({set: {metric: [values]}})."""
+    for name, metrics in (log or {}).items():
+        if name != "learn":
+            for values in metrics.values():
+                return float(values[-1]) if len(values) else None
+    return None
 
 
 class _Boosted(BaseEstimator):
@@ -144,13 +158,16 @@ class _Boosted(BaseEstimator):
         else:
             target = np.asarray(y, dtype=np.float64)
         self.n_features_in_ = X.shape[1]
-        clock = _Deadline(self.max_time_s)
+        clock = _Deadline(self.max_time_s, getattr(self, "_on_round", None))
         split = self._split(target)
         self.model_ = self._train(X, target, split, clock)
         self.n_rounds_ = clock.rounds  # rounds boosted; the model keeps the best of them
         self.best_epoch_ = self._best_round()
+        self.best_score_ = self._best_loss() if split is not None else None
         if clock.hit:
             self.stop_reason_ = "time_limit"
+        elif clock.stopped:
+            self.stop_reason_ = "pruned"
         elif split is not None and self.n_rounds_ < self.n_estimators:
             self.stop_reason_ = "early_stopping"
         else:
@@ -187,6 +204,7 @@ class _Boosted(BaseEstimator):
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())
+        state.pop("_on_round", None)  # a search's pruning hook is not part of the model
         model = state.pop("model_", None)
         if model is not None:
             state["model_bytes_"] = np.frombuffer(self._dump(model), dtype=np.uint8).copy()
@@ -227,7 +245,7 @@ class _XGBoost(_Boosted):
 
         class _Clock(xgboost.callback.TrainingCallback):
             def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-                return clock.passed()
+                return clock.passed(_last(evals_log))
 
         defaults = XGB_TD_CLASS if self._is_classifier else XGB_TD_REG
         cls = xgboost.XGBClassifier if self._is_classifier else xgboost.XGBRegressor
@@ -267,6 +285,10 @@ class _XGBoost(_Boosted):
     def _best_round(self) -> int:
         best = getattr(self.model_, "best_iteration", None)
         return int(best) + 1 if best is not None else self.n_rounds_
+
+    def _best_loss(self) -> float | None:
+        best = getattr(self.model_, "best_score", None)
+        return None if best is None else float(best)
 
     def _dump(self, model: Any) -> bytes:
         return bytes(model.get_booster().save_raw("ubj"))
@@ -313,7 +335,7 @@ class _CatBoost(_Boosted):
 
         class _Clock:
             def after_iteration(self, info: Any) -> bool:
-                return not clock.passed()  # CatBoost continues while this is True
+                return not clock.passed(_last(info.metrics))  # CatBoost goes on while True
 
         defaults = CB_TD_CLASS if self._is_classifier else CB_TD_REG
         cls = catboost.CatBoostClassifier if self._is_classifier else catboost.CatBoostRegressor
@@ -347,6 +369,11 @@ class _CatBoost(_Boosted):
     def _best_round(self) -> int:
         best = self.model_.get_best_iteration()
         return int(best) + 1 if best is not None else int(self.model_.tree_count_)
+
+    def _best_loss(self) -> float | None:
+        return _last(
+            {k: {m: [v]} for k, d in self.model_.get_best_score().items() for m, v in d.items()}
+        )
 
     def _dump(self, model: Any) -> bytes:
         with tempfile.TemporaryDirectory() as folder:
