@@ -66,6 +66,22 @@ def test_never_worse_than_its_best_member_on_its_validation_predictions(metric, 
         assert METRICS[metric].better(ensemble, best)
 
 
+@pytest.mark.parametrize("metric", ["accuracy", "log_loss", "rmse", "mae"])
+def test_fast_metrics_agree_with_the_stored_metrics(metric):
+    from mlvsdl.search.ensemble import _FAST
+
+    rng = np.random.default_rng(0)
+    if metric in ("rmse", "mae"):
+        y, p = rng.normal(size=200), rng.normal(size=200)
+        expected = METRICS[metric].fn(y, p)
+    else:
+        y = rng.integers(0, 3, size=200)
+        p = rng.dirichlet(np.ones(3), size=200)
+        args = (p, np.arange(3)) if metric == "log_loss" else (p.argmax(axis=1),)
+        expected = METRICS[metric].fn(y, *args)
+    assert _FAST[metric](y, p) == pytest.approx(expected, rel=1e-9)
+
+
 @pytest.fixture(scope="module")
 def ensembled_run(tmp_path_factory):
     data = load_breast_cancer(as_frame=True).frame
@@ -125,3 +141,18 @@ def test_the_analysis_answers_whether_mixing_helps(ensembled_run):
     assert summary["gains"]["best_single"] == pytest.approx(gain)
     page = result.report_path.read_text(encoding="utf-8")
     assert '<section id="ensembles">' in page and "Does mixing classical and deep" in page
+
+
+def test_an_ensemble_is_served_from_the_store(ensembled_run):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from mlvsdl.serve import create_app
+
+    data, store, result = ensembled_run
+    client = TestClient(create_app(result.run_id, store, model="ensemble_all"))
+    row = data.drop(columns="target").iloc[0].to_dict()
+    answer = client.post("/predict", json=row)
+    assert answer.status_code == 200, answer.text
+    expected = result.predict(data.drop(columns="target").iloc[:1], model="ensemble_all")
+    assert answer.json()["predictions"][0]["prediction"] == expected["prediction"].iloc[0]
