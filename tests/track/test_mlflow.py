@@ -43,7 +43,7 @@ def test_one_parent_run_with_a_nested_run_per_candidate(logged):
     assert parent.data.tags["mlvsdl.run_id"] == result.run_id
     assert parent.data.params["seed"] == "0" and parent.data.params["target"] == "y"
     children = {r.info.run_name: r for r in runs if r is not parent}
-    assert set(children) == set(FAMILIES)
+    assert set(children) == {*FAMILIES, "ensemble_ml"}  # the ensemble of linear and lgbm too
     assert {r.data.tags["mlflow.parentRunId"] for r in children.values()} == {parent.info.run_id}
 
 
