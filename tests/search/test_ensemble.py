@@ -156,3 +156,20 @@ def test_an_ensemble_is_served_from_the_store(ensembled_run):
     assert answer.status_code == 200, answer.text
     expected = result.predict(data.drop(columns="target").iloc[:1], model="ensemble_all")
     assert answer.json()["predictions"][0]["prediction"] == expected["prediction"].iloc[0]
+
+
+def test_a_changed_oof_file_leaves_its_model_out(ensembled_run):
+    from mlvsdl.search.ensemble import _pool
+
+    _, store, result = ensembled_run
+    db = Store(store)
+    n_rows = result.settings["n_train"]  # 3 folds: every training row is validated once
+    names = {c["name"] for c, _ in _pool(db, result.run_id, n_rows)}
+    assert {"linear", "lgbm", "mlp", "resmlp"} <= names
+    path = db.run_dir(result.run_id) / "lgbm.oof.npy"
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original[:-8] + bytes(8))
+        assert "lgbm" not in {c["name"] for c, _ in _pool(db, result.run_id, n_rows)}
+    finally:
+        path.write_bytes(original)

@@ -86,7 +86,8 @@ def test_cli_mlflow_alone_logs_to_a_database_in_the_store(monkeypatch, capsys, t
     assert code == 0, err
     client = mlflow.tracking.MlflowClient(tracking_uri=f"sqlite:///{store.resolve()}/mlflow.db")
     experiment = client.get_experiment_by_name(tracking.DEFAULT_EXPERIMENT)
-    assert len(client.search_runs([experiment.experiment_id])) == 1 + 3  # parent + families
+    # the parent, the three families and the ensemble of linear and lgbm
+    assert len(client.search_runs([experiment.experiment_id])) == 1 + 3 + 1
     assert (store / "mlflow-artifacts").is_dir()  # not ./mlruns of the working directory
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from mlvsdl.errors import StoreError
 from mlvsdl.evaluate.metrics import Metric
 from mlvsdl.families.ensemble import EnsembleClassifier, EnsembleRegressor
 from mlvsdl.search.record import now_iso, to_json
@@ -168,7 +169,11 @@ def _pool(store: Store, run_id: str, n_folds_rows: int) -> list[tuple[dict[str, 
         oof = cand["details"].get("oof")
         if cand["status"] != "completed" or cand["family"] in (FAMILY, "dummy") or not oof:
             continue
-        values = store.load_oof(run_id, oof["file"], oof["sha256"]).astype(np.float64)
+        try:
+            values = store.load_oof(run_id, oof["file"], oof["sha256"]).astype(np.float64)
+        except StoreError as exc:  # missing or changed: that model is left out, said so
+            logger.warning("%s is left out of the ensembles: %s", cand["name"], exc)
+            continue
         if values.ndim == 2:  # probabilities stored as float32: sum to one again
             values /= values.sum(axis=1, keepdims=True)
         covered = ~np.isnan(values.reshape(len(values), -1)).any(axis=1)
