@@ -42,8 +42,9 @@ def test_leaderboard_ranks_ml_and_dl(run):
         "model_bytes",
     ):
         assert col in board.columns
-    assert set(board["model"]) == set(FAST)
-    assert set(board["kind"]) == {"ml", "dl"}
+    # the ensembles within ML and across both kinds (one network: no ensemble within DL)
+    assert set(board["model"]) == {*FAST, "ensemble_ml", "ensemble_all"}
+    assert set(board["kind"]) == {"ml", "dl", "ml+dl"}
     assert (board["status"] == "completed").all()
     scores = board["val_score"].tolist()
     assert scores == sorted(scores, reverse=True)  # ROC AUC: higher first

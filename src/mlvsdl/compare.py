@@ -25,6 +25,7 @@ from mlvsdl.families.base import Family
 from mlvsdl.plan import RunOptions, RunPlan, plan_run, test_source
 from mlvsdl.result import CompareResult, load_run
 from mlvsdl.search.budget import Budget
+from mlvsdl.search.ensemble import build_ensembles
 from mlvsdl.search.executor import (
     Executor,
     check_executor,
@@ -242,6 +243,8 @@ def compare(
                         db_store, run_id, plan, f, i, budget, seed, emit, executor
                     ),
                 )
+            for row in build_ensembles(db_store, run_id, plan, models, seed):
+                emit(Event("trial_end", row["name"], budget.elapsed_s, budget.remaining_s, row))
             status = "completed"
         finally:
             db_store.db.finish_run(run_id, status, now_iso())
@@ -338,6 +341,10 @@ def _run_family(
     if boundable:  # a share of what remains, which the network obeys
         n_boundable = sum(f.self_limiting for f in plan.families[index:])
         max_time_s = budget.allowance_s(n_boundable)
+        if max_time_s is not None and reserve_s > 0:  # a classical one (XGBoost, CatBoost)
+            # leaves the networks' reserve, as the classical families that cannot stop do
+            available = (budget.remaining_s or 0.0) - reserve_s
+            max_time_s = max(min(max_time_s, available), 1.0)
     else:  # what it may take before its folds are cut (it cannot stop inside a fit)
         left = budget.remaining_s
         max_time_s = None if left is None else max(left - reserve_s, 0.0)

@@ -25,6 +25,8 @@ def _fast(estimator):
     params = estimator.get_params()
     if "model__max_epochs" in params:
         estimator.set_params(model__max_epochs=8)
+    if "model__max_trials" in params:  # a searched family: a few configurations
+        estimator.set_params(model__max_trials=4)
     return estimator
 
 

@@ -50,7 +50,7 @@ def test_sms_spam_text(tmp_path):
         store=tmp_path,
     )
     board = result.leaderboard.set_index("model")
-    assert set(board["kind"]) == {"ml", "dl"}
+    assert set(board["kind"]) == {"ml", "dl", "ml+dl"}  # ml+dl: the ensemble of both
     assert board.loc["tfidf_svm", "test_score"] > 0.9
     out = result.predict(pd.DataFrame({"text": ["WIN a FREE prize now, call 0800 123"]}))
     assert out["prediction"].iloc[0] in {"ham", "spam"}
@@ -71,7 +71,8 @@ def test_mnist_images(tmp_path):
         store=tmp_path,
     )
     board = result.leaderboard.set_index("model")
-    assert set(board["kind"]) == {"ml", "dl"} and result.schema.media["image_size"] == [28, 28]
+    assert set(board["kind"]) == {"ml", "dl", "ml+dl"}  # ml+dl: the ensemble of both
+    assert result.schema.media["image_size"] == [28, 28]
     assert board.loc["image_logreg", "test_score"] > 0.75
 
 
@@ -107,7 +108,7 @@ def test_fsdd_audio_folder(tmp_path):
         time_budget=None,
         store=tmp_path / "store",
     )
-    assert set(result.leaderboard["kind"]) == {"ml", "dl"}
+    assert set(result.leaderboard["kind"]) == {"ml", "dl", "ml+dl"}  # ml+dl: the ensemble
     assert result.schema.media["sample_rate"] == 8000
     out = result.predict(tmp_path / "new.wav", model="mfcc_svm")
     assert len(out) == 1 and str(out["prediction"].iloc[0]) in {str(d) for d in range(10)}

@@ -12,7 +12,7 @@ from mlvsdl.store import Store
 
 SECTIONS = (
     "recommendation", "leaderboard", "curves", "cost", "transparency", "engineering",
-    "overfitting", "errors", "provenance",
+    "ensembles", "overfitting", "errors", "provenance",
 )  # fmt: skip
 
 

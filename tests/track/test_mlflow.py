@@ -43,7 +43,7 @@ def test_one_parent_run_with_a_nested_run_per_candidate(logged):
     assert parent.data.tags["mlvsdl.run_id"] == result.run_id
     assert parent.data.params["seed"] == "0" and parent.data.params["target"] == "y"
     children = {r.info.run_name: r for r in runs if r is not parent}
-    assert set(children) == set(FAMILIES)
+    assert set(children) == {*FAMILIES, "ensemble_ml"}  # the ensemble of linear and lgbm too
     assert {r.data.tags["mlflow.parentRunId"] for r in children.values()} == {parent.info.run_id}
 
 
@@ -86,7 +86,8 @@ def test_cli_mlflow_alone_logs_to_a_database_in_the_store(monkeypatch, capsys, t
     assert code == 0, err
     client = mlflow.tracking.MlflowClient(tracking_uri=f"sqlite:///{store.resolve()}/mlflow.db")
     experiment = client.get_experiment_by_name(tracking.DEFAULT_EXPERIMENT)
-    assert len(client.search_runs([experiment.experiment_id])) == 1 + 3  # parent + families
+    # the parent, the three families and the ensemble of linear and lgbm
+    assert len(client.search_runs([experiment.experiment_id])) == 1 + 3 + 1
     assert (store / "mlflow-artifacts").is_dir()  # not ./mlruns of the working directory
 
 

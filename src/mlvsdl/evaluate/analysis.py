@@ -40,6 +40,7 @@ from mlvsdl.errors import StoreError
 from mlvsdl.evaluate.cost import profile_candidate
 from mlvsdl.evaluate.diagnostics import error_diagnostics, overfitting
 from mlvsdl.evaluate.engineering import measure_engineering
+from mlvsdl.evaluate.ensembles import ensemble_summary
 from mlvsdl.evaluate.examples import attention_section, media_examples
 from mlvsdl.evaluate.importance import (
     ModelImportance,
@@ -126,7 +127,7 @@ class _Context:
         self.deadline = deadline
         self.skipped: dict[str, list[str]] = {}  # section -> models left out at the deadline
         self._models = dict(models)
-        self.candidates = store.db.candidates(run_id, refits=False)
+        self.candidates = store.db.candidates(run_id, refits=False, ensembles=False)
         self.done = [c for c in self.candidates if c["status"] == "completed"]
         families = {f.key: f for f in all_families()}
         self.titles = {
@@ -224,6 +225,8 @@ def analyse_run(
     _section(doc, "costs", lambda: _costs(ctx))
     _section(doc, "diagnostics", lambda: _diagnostics(ctx))
     _section(doc, "overfitting", lambda: overfitting(store.db.metrics(run_id), data.metric))
+    every = store.db.candidates(run_id, refits=False)  # the ensembles too
+    _section(doc, "ensembles", lambda: ensemble_summary(every, data.metric))
     if curves:
         left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
         _measured_sections(ctx, doc, left)

@@ -49,7 +49,8 @@ class Family:
             starts and has its validation folds cut when they would overrun.
         description: one line for ``mlvsdl families``.
         opt_in: runs only when named (``--families``): a family too slow on a CPU for the
-            default comparison's budget (FT-Transformer: about a minute an epoch on 18k rows).
+            default comparison's budget (FT-Transformer: about a minute an epoch on 18k rows),
+            or the searched boosters, whose share would come out of every other allowance.
     """
 
     key: str

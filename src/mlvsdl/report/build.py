@@ -23,7 +23,7 @@ from typing import Any
 from mlvsdl.evaluate.analysis import load_analysis
 from mlvsdl.evaluate.metrics import METRICS, Metric
 from mlvsdl.families.registry import all_families
-from mlvsdl.report import anomaly, embed, engineering, insight, sections
+from mlvsdl.report import anomaly, embed, engineering, ensembles, insight, sections
 from mlvsdl.report.html import esc
 from mlvsdl.store import Store
 from mlvsdl.store.artifacts import write_bytes_atomic
@@ -70,7 +70,7 @@ class ReportData:
 
 def load_report_data(store: Store, run_id: str) -> ReportData:
     run = store.db.run(check_run_id(run_id))
-    candidates = store.db.candidates(run_id, refits=False)
+    candidates = store.db.candidates(run_id, refits=False, ensembles=False)
     families = {f.key: f for f in all_families()}
     return ReportData(
         run=run,
@@ -98,6 +98,7 @@ SECTIONS = {
     "cost": ("Cost", sections.cost),
     "transparency": ("Transparency", insight.transparency),
     "engineering": ("Feature engineering, measured", engineering.engineering),
+    "ensembles": ("Ensembles across families", ensembles.ensembles),
     "overfitting": ("Overfitting", insight.overfitting),
     "errors": ("Errors on held-out rows", insight.errors),
     "detectors": ("Detectors on held-out rows", anomaly.detectors),

@@ -54,6 +54,9 @@ def record_trial(
         path, sha256 = store.save_model(run_id, family.key, result.estimator, manifest)
         details = {"fold_scores": result.fold_scores, "subsampled": result.subsampled}
         details |= measured or {}
+        if result.oof is not None:
+            oof_file, oof_sha = store.save_oof(run_id, family.key, result.oof)
+            details["oof"] = {"file": oof_file, "sha256": oof_sha}
         row.update(
             val_score=result.val_score,
             val_std=result.val_std,

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from mlvsdl.families.registry import get_family
+from mlvsdl.families.registry import all_families, get_family
 from mlvsdl.search.record import now_iso, to_json
 from mlvsdl.search.trial import limit_rows
 from mlvsdl.store import Store
@@ -31,6 +31,7 @@ def refit_on_all_rows(store: Store, run_id: str, plan: Any, seed: int) -> str | 
 
     board = load_run(run_id, store=store.root).leaderboard
     done = board[(board["status"] == "completed") & board["rank"].notna()]
+    done = done[done["model"].isin({f.key for f in all_families()})]  # not an ensemble
     if done.empty:
         return None
     chosen = ((load_analysis(store, run_id) or {}).get("recommendation") or {}).get("model")

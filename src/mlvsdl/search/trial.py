@@ -91,6 +91,10 @@ class TrialResult:
     n_available_rows: int = 0  # rows it could have been fitted on (more when subsampled)
     subsampled: bool = False
     notes: list[str] = field(default_factory=list)  # what the trial changed to keep its time
+    # Out-of-fold validation predictions, one row per training row (in ``splits.train`` order,
+    # NaN where its fold was not run): class probabilities in ``schema.classes`` order, or the
+    # predicted value; None for tasks without a target. Ensembles are selected on them.
+    oof: np.ndarray | None = None
 
     def score(self, split: str, metric: str) -> float | None:
         return self.metrics.get(split, {}).get(metric)
@@ -207,6 +211,23 @@ def _over_time(spec: TrialSpec, allowance: _Allowance, fits_done: int, fits_left
     return spent + spent / fits_done * fits_left > spec.max_time_s
 
 
+def _oof_values(schema: Schema, predictions: Predictions) -> np.ndarray:
+    """A fold's validation predictions as stored for ensembles: probabilities in the order of
+    ``schema.classes`` (a class the fold's model never saw gets 0), or the predicted values."""
+    if not schema.task.is_classification:
+        return np.asarray(predictions.values, dtype=np.float64)
+    classes = list(schema.classes or [])
+    out = np.zeros((len(predictions.values), len(classes)))
+    if predictions.proba is None or predictions.classes is None:  # labels only: one-hot
+        for j, label in enumerate(classes):
+            out[:, j] = predictions.values == label
+        return out
+    for j, label in enumerate(predictions.classes):
+        if label in classes:
+            out[:, classes.index(label)] = predictions.proba[:, j]
+    return out
+
+
 def _cross_validate(
     spec: TrialSpec,
     template: Any,
@@ -214,7 +235,7 @@ def _cross_validate(
     allowance: _Allowance,
     n_fits: int,
     max_folds: int | None = None,
-) -> tuple[list[dict[str, float]], list[float] | None, float | None, _Fitted]:
+) -> tuple[list[dict[str, float]], list[float] | None, float | None, _Fitted, np.ndarray | None]:
     """Metrics of every fold; for a single holdout fold the bootstrap spread of its score.
 
     A task may also compare the fold models with each other (anomaly detection without labels:
@@ -233,6 +254,10 @@ def _cross_validate(
     probed: list[Predictions] = []
     fold_metrics: list[dict[str, float]] = []
     spread = None
+    oof = None
+    if spec.schema.task.is_supervised:
+        width = (len(spec.schema.classes or []),) if spec.schema.task.is_classification else ()
+        oof = np.full((len(train), *width), np.nan)
     for k, (fold_train, fold_val) in enumerate(spec.splits.folds):
         fitted = _fit_rows(
             spec,
@@ -248,6 +273,8 @@ def _cross_validate(
         predictions = task.predict(fitted.model, spec.X.iloc[val_rows])
         allowance.predicted(len(val_rows), time.perf_counter() - start)
         fold_metrics.append(task.score(y_val, predictions))
+        if oof is not None:
+            oof[fold_val] = _oof_values(spec.schema, predictions)
         if probe is not None:
             probed.append(task.predict(fitted.model, spec.X.iloc[probe]))
         if len(fold_metrics) == 1:
@@ -260,7 +287,7 @@ def _cross_validate(
     for key, values in across.items():
         for metrics in fold_metrics:
             metrics[key] = float(np.mean(values))
-    return fold_metrics, across.get(spec.metric), spread, fitted
+    return fold_metrics, across.get(spec.metric), spread, fitted, oof
 
 
 def _network_folds(spec: TrialSpec, self_limiting: bool, n_fits: int) -> int | None:
@@ -306,7 +333,7 @@ def _run(spec: TrialSpec) -> TrialResult:
     allowance = _Allowance(spec.max_time_s, to_predict)
     max_folds = _network_folds(spec, family.self_limiting, n_fits)
 
-    fold_metrics, compared, holdout_spread, kept = _cross_validate(
+    fold_metrics, compared, holdout_spread, kept, oof = _cross_validate(
         spec, template, limit, allowance, n_fits, max_folds
     )
     if compared is not None:  # a score of the fold models together (e.g. their stability)
@@ -352,4 +379,5 @@ def _run(spec: TrialSpec) -> TrialResult:
         n_available_rows=kept.n_available,
         subsampled=len(kept.rows) < kept.n_available,
         notes=notes,
+        oof=oof,
     )

@@ -3,19 +3,25 @@
     <store>/mlvsdl.db                         runs, candidates, metrics (SQLite, WAL)
     <store>/runs/<run_id>/<candidate>.skops   fitted model, preprocessing included
     <store>/runs/<run_id>/<candidate>.json    its manifest: schema, seed, versions, data fingerprint
+    <store>/runs/<run_id>/<candidate>.oof.npy its out-of-fold validation predictions (float32),
+                                              which ensembles are selected on
 
 Everything downstream of a comparison (show, predict, report, serve, export) reads only this.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mlvsdl.errors import StoreError
-from mlvsdl.store.artifacts import load_estimator, save_estimator
+from mlvsdl.store.artifacts import load_estimator, save_estimator, write_bytes_atomic
 from mlvsdl.store.db import Database, check_run_id
 
 __all__ = ["DEFAULT_STORE", "Store", "resolve_store"]
@@ -66,3 +72,24 @@ class Store:
                 f"{', '.join(usable) or '(none)'}."
             )
         return load_estimator(self.artifact_path(run_id, name), row["artifact_sha256"])
+
+    def save_oof(self, run_id: str, name: str, values: np.ndarray) -> tuple[str, str]:
+        """Save a candidate's out-of-fold predictions (float32 ``.npy``, written atomically);
+        return the file name and its SHA-256."""
+        self.artifact_path(run_id, name)  # checks the name
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(values, dtype=np.float32), allow_pickle=False)
+        data = buffer.getvalue()
+        file = f"{name}.oof.npy"
+        write_bytes_atomic(self.run_dir(run_id) / file, data)
+        return file, hashlib.sha256(data).hexdigest()
+
+    def load_oof(self, run_id: str, file: str, sha256: str) -> np.ndarray:
+        """Out-of-fold predictions saved by :meth:`save_oof`; a changed file is refused."""
+        path = self.run_dir(run_id) / Path(file).name
+        if not path.is_file():
+            raise StoreError(f"out-of-fold predictions {path} are missing.")
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise StoreError(f"{path.name} was modified after it was written; refusing it.")
+        return np.load(io.BytesIO(data), allow_pickle=False)

@@ -175,9 +175,12 @@ class Database:
         out["settings"] = json.loads(out.pop("settings_json"))
         return out
 
-    def candidates(self, run_id: str, *, refits: bool = True) -> list[dict[str, Any]]:
+    def candidates(
+        self, run_id: str, *, refits: bool = True, ensembles: bool = True
+    ) -> list[dict[str, Any]]:
         """The run's candidates in the order they ran; ``refits=False`` leaves out the models
-        refitted on all rows (``--refit-all``), which have no validation or test score."""
+        refitted on all rows (``--refit-all``), which have no validation or test score, and
+        ``ensembles=False`` the ensembles of other candidates (``search/ensemble.py``)."""
         with self._connect() as conn:
             rows = conn.execute(
                 "SELECT * FROM candidates WHERE run_id = ? ORDER BY rowid", (run_id,)
@@ -186,8 +189,11 @@ class Database:
         for r in rows:
             item = dict(r)
             item["details"] = json.loads(item.pop("details_json") or "{}")
-            if refits or "refit_of" not in item["details"]:
-                out.append(item)
+            if not refits and "refit_of" in item["details"]:
+                continue
+            if not ensembles and "members" in item["details"]:
+                continue
+            out.append(item)
         return out
 
     def metrics(self, run_id: str) -> list[dict[str, Any]]:

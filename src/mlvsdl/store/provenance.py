@@ -16,7 +16,8 @@ __all__ = ["hardware", "library_versions"]
 
 def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for dist in ("mlvsdl", "numpy", "pandas", "scikit-learn", "lightgbm", "torch", "skops"):
+    libraries = ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost-cpu", "catboost")
+    for dist in ("mlvsdl", *libraries, "torch", "skops"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

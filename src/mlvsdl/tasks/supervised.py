@@ -30,6 +30,7 @@ class SupervisedTask(TaskSpec):
         "cost",
         "transparency",
         "engineering",
+        "ensembles",
         "overfitting",
         "errors",
         "provenance",

@@ -114,7 +114,8 @@ def test_compare_and_predict_on_a_folder_of_png_files(tmp_path, monkeypatch):
     )
     assert result.schema.modality is Modality.IMAGE and result.schema.target == "label"
     board = result.leaderboard
-    assert set(board["kind"]) == {"ml", "dl"} and (board["status"] == "completed").all()
+    assert set(board["kind"]) == {"ml", "dl", "ml+dl"}  # ml+dl: the ensemble of both
+    assert (board["status"] == "completed").all()
     out = result.predict(tmp_path / "new", model="image_cnn")
     assert out["image"].tolist() == [str(tmp_path / "new" / "a.png")]
     assert out["prediction"].iloc[0] in {"odd", "even"}

@@ -8,6 +8,7 @@ for linear, distance and Bayes models; ordinal codes for trees.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from sklearn.base import BaseEstimator
 from sklearn.dummy import DummyClassifier, DummyRegressor
@@ -20,10 +21,22 @@ from sklearn.random_projection import GaussianRandomProjection
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from mlvsdl.families.base import Family
+from mlvsdl.families.ml.boosting import (
+    CatBoostClassifier,
+    CatBoostRegressor,
+    XGBoostClassifier,
+    XGBoostRegressor,
+)
 from mlvsdl.families.ml.constant import ConstantDetector
 from mlvsdl.families.ml.lgbm import TimedLGBMClassifier, TimedLGBMRegressor
 from mlvsdl.families.registry import register
-from mlvsdl.features.tabular import linear_encoder, ordinal_encoder, table_cleaner
+from mlvsdl.features.tabular import (
+    cleaned_columns,
+    linear_encoder,
+    ordinal_encoder,
+    table_cleaner,
+)
+from mlvsdl.search.tune import TunedClassifier, TunedRegressor
 from mlvsdl.types import SUPERVISED, Kind, Modality, Schema, Task
 
 ALL_TASKS = SUPERVISED  # the prediction tasks; other tasks have families of their own
@@ -38,7 +51,7 @@ LGBM_THREADED_ROWS = 50_000
 
 
 def lgbm_threads(n_rows: int) -> int:
-    """LightGBM's thread count for a table of ``n_rows``."""
+    """LightGBM's (and XGBoost's and CatBoost's) thread count for a table of ``n_rows``."""
     return N_JOBS if n_rows >= LGBM_THREADED_ROWS else 1
 
 
@@ -127,6 +140,36 @@ def _lgbm(schema: Schema, seed: int) -> Pipeline:
     return _pipeline(schema, ordinal_encoder(schema), model)
 
 
+def _xgboost(schema: Schema, seed: int) -> Pipeline:
+    cls = XGBoostClassifier if schema.task.is_classification else XGBoostRegressor
+    model = cls(n_jobs=lgbm_threads(schema.n_rows), random_state=seed)
+    return _pipeline(schema, ordinal_encoder(schema), model)
+
+
+def _catboost(schema: Schema, seed: int) -> Pipeline:
+    cls = CatBoostClassifier if schema.task.is_classification else CatBoostRegressor
+    _, categorical = cleaned_columns(schema)  # the ordinal encoder puts their codes last
+    model = cls(
+        n_categorical=len(categorical), n_jobs=lgbm_threads(schema.n_rows), random_state=seed
+    )
+    return _pipeline(schema, ordinal_encoder(schema), model)
+
+
+def _tuned(library: str) -> Callable[[Schema, int], Pipeline]:
+    def factory(schema: Schema, seed: int) -> Pipeline:
+        cls = TunedClassifier if schema.task.is_classification else TunedRegressor
+        _, categorical = cleaned_columns(schema)
+        model = cls(
+            library=library,
+            n_categorical=len(categorical),
+            n_jobs=lgbm_threads(schema.n_rows),
+            random_state=seed,
+        )
+        return _pipeline(schema, ordinal_encoder(schema), model)
+
+    return factory
+
+
 for _family in (
     Family(
         "dummy",
@@ -191,6 +234,67 @@ for _family in (
         self_limiting=True,  # stops boosting at its allowance (families/ml/lgbm.py)
         priority=0,
         description="Gradient-boosted trees (300 rounds, 31 leaves).",
+    ),
+    Family(
+        "xgboost",
+        "XGBoost",
+        Kind.ML,
+        ALL_TASKS,
+        TABULAR,
+        _xgboost,
+        relative_cost=6.0,
+        self_limiting=True,
+        description=(
+            "Gradient-boosted trees, tuned defaults of Holzmüller et al. 2024 (up to 1,000 "
+            "rounds, early stopping on a 20 % inner split)."
+        ),
+    ),
+    Family(
+        "catboost",
+        "CatBoost",
+        Kind.ML,
+        ALL_TASKS,
+        TABULAR,
+        _catboost,
+        relative_cost=8.0,
+        self_limiting=True,
+        description=(
+            "Oblivious boosted trees with ordered target statistics for categoricals, tuned "
+            "defaults of Holzmüller et al. 2024 (early stopping on a 20 % inner split)."
+        ),
+    ),
+    # Searched within their allowance (search/tune.py), when named (--families): run by
+    # default, each would take a share of every self-limiting family's allowance. Costed to run
+    # after the networks, so that a short budget is not taken from them.
+    Family(
+        "xgboost_tuned",
+        "XGBoost, tuned",
+        Kind.ML,
+        ALL_TASKS,
+        TABULAR,
+        _tuned("xgboost"),
+        relative_cost=80.0,
+        self_limiting=True,
+        opt_in=True,
+        description=(
+            "XGBoost whose hyperparameters are searched within its time allowance (Optuna TPE "
+            "with median pruning, the tuned defaults tried first); only when named."
+        ),
+    ),
+    Family(
+        "catboost_tuned",
+        "CatBoost, tuned",
+        Kind.ML,
+        ALL_TASKS,
+        TABULAR,
+        _tuned("catboost"),
+        relative_cost=90.0,
+        self_limiting=True,
+        opt_in=True,
+        description=(
+            "CatBoost whose hyperparameters are searched within its time allowance (Optuna TPE "
+            "with median pruning, the tuned defaults tried first); only when named."
+        ),
     ),
     Family(
         "knn",
