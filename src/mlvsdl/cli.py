@@ -86,7 +86,8 @@ def compare(
     task: Annotated[
         str | None,
         typer.Option(
-            help="binary, multiclass or regression (default: inferred), or anomaly (no target)."
+            help="binary, multiclass or regression (default: inferred), or anomaly or cluster "
+            "(no target)."
         ),
     ] = None,
     metric: Annotated[str | None, typer.Option(help="Primary metric for ranking.")] = None,
@@ -120,7 +121,9 @@ def compare(
     ] = False,
     label: Annotated[
         str | None,
-        typer.Option(help="--task anomaly: a column read for evaluation only (never fitted on)."),
+        typer.Option(
+            help="--task anomaly or cluster: a column read for evaluation only (never fitted on)."
+        ),
     ] = None,
     anomaly_value: Annotated[
         str | None,
@@ -132,6 +135,12 @@ def compare(
         float | None,
         typer.Option(
             help="--task anomaly: expected share of anomalies in (0, 0.5); sets thresholds."
+        ),
+    ] = None,
+    k: Annotated[
+        int | None,
+        typer.Option(
+            "--k", help="--task cluster: the number of clusters (default: each family's rule)."
         ),
     ] = None,
     test: Annotated[
@@ -207,6 +216,7 @@ def compare(
             label=label,
             anomaly_value=anomaly_value,
             contamination=contamination,
+            k=k,
             test=test,
             refit_all=refit_all,
             mlflow=True if mlflow == OPTIONAL_VALUE["--mlflow"] else mlflow,

@@ -86,6 +86,7 @@ def compare(
     label: str | None = None,
     anomaly_value: Any = None,
     contamination: float | None = None,
+    k: int | None = None,
     test: Any = None,
     refit_all: bool = False,
     mlflow: str | bool | None = None,
@@ -126,6 +127,8 @@ def compare(
         anomaly_value: the label value that marks an anomaly (default: the rarer value).
         contamination: the expected share of anomalies in (0, 0.5); sets every detector's
             threshold on its training scores (default: each detector's Tukey fence).
+        k: for ``task="cluster"``, the number of clusters (None: each family chooses by its
+            stated rule: silhouette, BIC, or HDBSCAN's own).
         test: the user's own test rows (a file, read with the same options, or a DataFrame)
             with the training data's columns; they become the test split (``test_size`` is then
             unused) and the validation folds come from ``data`` alone.
@@ -156,6 +159,7 @@ def compare(
         label=label,
         anomaly_value=anomaly_value,
         contamination=contamination,
+        k=k,
         test=test,
     )
     plan = plan_run(data, options)

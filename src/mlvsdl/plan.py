@@ -73,6 +73,7 @@ class RunOptions:
     label: str | None = None
     anomaly_value: Any = None
     contamination: float | None = None
+    k: int | None = None  # --task cluster: the number of clusters (None: each family's rule)
     test: Any = None  # the user's own test rows (--test): a path, or a DataFrame from Python
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +102,7 @@ class RunOptions:
             "label": self.label,
             "anomaly_value": self.anomaly_value,
             "contamination": self.contamination,
+            "k": self.k,
         }
         return {k: v for k, v in given.items() if v is not None}
 
@@ -143,6 +145,7 @@ def plan_run(data: Any, options: RunOptions) -> RunPlan:
     n_folds = max(o.cv or auto_folds(n_rows, schema.modality), spec.min_folds(schema))
     if n_given_train is None:
         splits = spec.split(y, len(frame), o.test_size, n_folds, o.seed)
+        spec.check_splits(schema, splits)
     else:
         splits = _given_test_splits(
             y, schema.task, n_given_train, len(table.frame), n_folds, o.seed

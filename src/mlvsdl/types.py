@@ -30,6 +30,7 @@ class Task(StrEnum):
     MULTICLASS = "multiclass"
     REGRESSION = "regression"
     ANOMALY = "anomaly"  # unsupervised: a label column, if any, is for evaluation only
+    CLUSTER = "cluster"  # unsupervised: groups of rows; a label, if any, is for evaluation only
 
     @property
     def is_classification(self) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlvsdl.data.cluster_label import check_k, cluster_label
 from mlvsdl.data.label import anomaly_label, check_contamination
 from mlvsdl.data.load import normalize_columns
 from mlvsdl.data.media import media_kind
@@ -50,6 +51,7 @@ def infer_schema(
     label: str | None = None,
     anomaly_value: Any = None,
     contamination: float | None = None,
+    k: int | None = None,
 ) -> tuple[pd.DataFrame, Schema]:
     """Validate ``df`` for its task and infer its Schema.
 
@@ -72,12 +74,19 @@ def infer_schema(
         raise DataError("the table has no rows; give a table with data rows.")
     requested = _parse_task(task)
     options: dict[str, Any] = {}
-    if requested is not None and not requested.is_supervised:
+    if requested is Task.CLUSTER:
+        frame, chosen, options, excluded, task_notes = _cluster(
+            frame, target, label, anomaly_value, contamination, k
+        )
+        classes = None
+    elif requested is not None and not requested.is_supervised:
+        _refuse_cluster_options(requested, k)
         frame, chosen, options, excluded, task_notes = _unsupervised(
             frame, target, requested, label, anomaly_value, contamination
         )
         classes = None
     else:
+        _refuse_cluster_options(requested, k)
         _refuse_unsupervised_options(label, anomaly_value, contamination)
         if target is None:
             raise ConfigError("no target given; pass --target COLUMN (the column to predict).")
@@ -137,6 +146,38 @@ def _unsupervised(
     frame, value, notes = anomaly_label(frame, str(label), anomaly_value)
     options |= {"anomaly_value": value, "anomaly_share": float(frame[label].mean())}
     return frame, task, options, str(label), notes
+
+
+def _cluster(
+    frame: pd.DataFrame,
+    target: str | None,
+    label: str | None,
+    anomaly_value: Any,
+    contamination: float | None,
+    k: int | None,
+) -> tuple[pd.DataFrame, Task, dict[str, Any], str | None, list[str]]:
+    """``--task cluster``: ``--k`` and the evaluation label (if any), checked."""
+    if target is not None:
+        raise ConfigError(
+            f"--task cluster learns without a target; to score the clusters against a column, "
+            f"pass it as --label {target} (it is then used for evaluation only)."
+        )
+    if anomaly_value is not None or contamination is not None:
+        raise ConfigError(
+            "--anomaly-value and --contamination belong to --task anomaly; leave them out."
+        )
+    notes: list[str] = []
+    if label is not None:
+        frame, notes = cluster_label(frame, str(label))
+    return frame, Task.CLUSTER, {"k": check_k(k, len(frame))}, label, notes
+
+
+def _refuse_cluster_options(task: Task | None, k: Any) -> None:
+    if k is not None:
+        raise ConfigError(
+            f"--k (the number of clusters) belongs to --task cluster, not to the "
+            f"{task or 'prediction'} task; leave it out or pass --task cluster."
+        )
 
 
 def _refuse_unsupervised_options(label: Any, anomaly_value: Any, contamination: Any) -> None:

@@ -188,6 +188,10 @@ def analyse_run(
         _anomaly_sections(ctx, doc)
         save_analysis(store, run_id, doc)
         return doc
+    if data.schema.task is Task.CLUSTER:
+        _cluster_sections(ctx, doc)
+        save_analysis(store, run_id, doc)
+        return doc
     _section(doc, "importance", lambda: _importance(ctx, doc.get("reference_row") or {}))
     if data.schema.modality is Modality.TEXT:
         _section(doc, "attention", lambda: attention_section(ctx))
@@ -220,6 +224,23 @@ def _anomaly_sections(ctx: _Context, doc: dict[str, Any]) -> None:
     chosen = (doc.get("recommendation") or {}).get("model")
     _section(doc, "flagged", lambda: anomaly.flagged_section(ctx, chosen))
     _section(doc, "supervised", lambda: anomaly.supervised_section(ctx))
+
+
+def _cluster_sections(ctx: _Context, doc: dict[str, Any]) -> None:
+    """A clustering run: each model's rule and sizes, costs, the recommendation, and for the
+    best classical and deep clusterings the cluster profiles and the 2-D map."""
+    from mlvsdl.evaluate import cluster
+
+    _section(doc, "clusterers", lambda: cluster.clusterers_section(ctx))
+    _section(doc, "costs", lambda: _costs(ctx))
+    _section(
+        doc, "overfitting", lambda: overfitting(ctx.store.db.metrics(ctx.run_id), ctx.data.metric)
+    )
+    doc["curves"] = {"status": "not run", "reason": "learning curves cover prediction tasks only"}
+    _section(doc, "recommendation", lambda: _recommend(ctx, doc))
+    best = cluster.best_by_kind(ctx)
+    _section(doc, "clusters", lambda: cluster.profiles_section(ctx, best))
+    _section(doc, "cluster_map", lambda: cluster.map_section(ctx, best))
 
 
 def _measured_sections(ctx: _Context, doc: dict[str, Any], budget_s: float | None) -> None:

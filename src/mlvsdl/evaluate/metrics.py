@@ -48,10 +48,11 @@ class Metric:
 CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
 REGRESSION = frozenset({Task.REGRESSION})
 ANOMALY = frozenset({Task.ANOMALY})
+CLUSTER = frozenset({Task.CLUSTER})
 
 
 def _by_task(*args: object) -> float:
-    raise NotImplementedError("computed by the task's spec (mlvsdl.tasks.anomaly), not here")
+    raise NotImplementedError("computed by the task's spec (mlvsdl.tasks), not here")
 
 
 def _roc_auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
@@ -102,7 +103,16 @@ METRICS: dict[str, Metric] = {
         Metric("recall_flagged", "Recall (flagged)", ANOMALY, True, False, _by_task),
         Metric("flagged", "Flagged rows", ANOMALY, False, False, _by_task),
         Metric("flagged_share", "Flagged share", ANOMALY, False, False, _by_task),
-        Metric("stability", "Stability (top-rank overlap)", ANOMALY, True, False, _by_task),
+        Metric("stability", "Stability", ANOMALY | CLUSTER, True, False, _by_task),
+        # Clustering: scored from cluster ids and the evaluation space by tasks/cluster.py.
+        Metric("nmi", "NMI", CLUSTER, True, False, _by_task),
+        Metric("ari", "Adjusted Rand index", CLUSTER, True, False, _by_task),
+        Metric("cluster_accuracy", "Cluster accuracy", CLUSTER, True, False, _by_task),
+        Metric("silhouette", "Silhouette", CLUSTER, True, False, _by_task),
+        Metric("davies_bouldin", "Davies-Bouldin", CLUSTER, False, False, _by_task),
+        Metric("calinski_harabasz", "Calinski-Harabasz", CLUSTER, True, False, _by_task),
+        Metric("n_clusters", "Clusters", CLUSTER, True, False, _by_task),
+        Metric("noise_share", "Noise share", CLUSTER, False, False, _by_task),
     )
 }
 

@@ -24,6 +24,7 @@ _MODULES = (
     "mlvsdl.families.image",
     "mlvsdl.families.audio",
     "mlvsdl.families.anomaly",
+    "mlvsdl.families.cluster",
 )
 _loaded = False
 

@@ -23,7 +23,7 @@ from typing import Any
 from mlvsdl.evaluate.analysis import load_analysis
 from mlvsdl.evaluate.metrics import METRICS, Metric
 from mlvsdl.families.registry import all_families
-from mlvsdl.report import anomaly, engineering, insight, sections
+from mlvsdl.report import anomaly, cluster, engineering, insight, sections
 from mlvsdl.report.html import esc
 from mlvsdl.store import Store
 from mlvsdl.store.artifacts import write_bytes_atomic
@@ -103,6 +103,9 @@ SECTIONS = {
     "detectors": ("Detectors on held-out rows", anomaly.detectors),
     "flagged": ("The most unusual held-out rows", anomaly.flagged),
     "labels": ("What labels would add", anomaly.labels),
+    "clusterers": ("Clusterers on held-out rows", cluster.clusterers),
+    "clusters": ("What sets each cluster apart", cluster.clusters),
+    "cluster_map": ("The clusters in two dimensions", cluster.cluster_map),
     "provenance": ("Method and provenance", sections.provenance),
 }
 

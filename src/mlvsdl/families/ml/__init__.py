@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from mlvsdl.families.base import Family
-from mlvsdl.families.ml.constant import ConstantDetector
+from mlvsdl.families.ml.constant import ChanceClusterer, ConstantDetector
 from mlvsdl.families.registry import register
 from mlvsdl.features.tabular import linear_encoder, ordinal_encoder, table_cleaner
 from mlvsdl.types import SUPERVISED, Kind, Modality, Schema, Task
@@ -51,6 +51,11 @@ def _pipeline(schema: Schema, encoder: BaseEstimator | None, model: BaseEstimato
 def _dummy(schema: Schema, seed: int) -> Pipeline:
     if schema.task is Task.ANOMALY:
         return _pipeline(schema, linear_encoder(schema), ConstantDetector())
+    if schema.task is Task.CLUSTER:
+        from mlvsdl.families.cluster import build_cluster_pipeline, evaluation_space
+
+        model = ChanceClusterer(schema.options.get("k"), evaluation_space(schema, seed))
+        return build_cluster_pipeline(schema, model)
     if schema.task.is_classification:
         model = DummyClassifier(strategy="prior", random_state=seed)
     else:
@@ -123,15 +128,15 @@ for _family in (
         "dummy",
         "Dummy baseline",
         Kind.ML,
-        ALL_TASKS | {Task.ANOMALY},
+        ALL_TASKS | {Task.ANOMALY, Task.CLUSTER},
         frozenset(Modality) - {Modality.SERIES},  # the baseline of every comparison
         _dummy,
         relative_cost=0.01,
         priority=0,
         interpretable=True,
         description=(
-            "Predicts the class prior or the mean (anomaly detection: scores every row alike); "
-            "the score every model must beat."
+            "Predicts the class prior or the mean (anomaly detection: scores every row alike; "
+            "clustering: chance groups by a hash of each row); the score every model must beat."
         ),
     ),
     Family(
