@@ -154,6 +154,11 @@ class ServedModel:
         """Why /explain cannot answer for this model, or None when it can."""
         if self.media_columns:
             return NO_MEDIA_EXPLANATION.format(modality=self.schema.modality)
+        if self.schema.task is Task.CLUSTER:
+            return (
+                "a clustering model answers cluster and distance per record; per-column "
+                "explanations are not built for clusters (the report profiles each cluster)."
+            )
         if not self.reference:
             return (
                 f"run {self.run_id} has no reference values (it predates explanations); "
@@ -163,7 +168,7 @@ class ServedModel:
 
     def explain(self, row: dict[str, Any]) -> dict[str, Any]:
         """Prediction and per-feature contributions for one validated row."""
-        if self.media_columns:
+        if self.media_columns or self.schema.task is Task.CLUSTER:
             raise RequestError(422, self.explain_unavailable)
         if not self.reference:
             raise StoreError(
