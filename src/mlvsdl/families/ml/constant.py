@@ -100,7 +100,8 @@ class ChanceClusterer(ClusterMixin, BaseEstimator):
 
 
 def _dense(X: Any) -> np.ndarray:
-    if isinstance(X, pd.DataFrame) and not all(np.issubdtype(d, np.number) for d in X.dtypes):
+    numeric = pd.api.types.is_numeric_dtype
+    if isinstance(X, pd.DataFrame) and not all(numeric(X[c]) for c in X.columns):
         # text: a hash of the joined strings, as one column of codes
         joined = X.astype(str).agg("\x1f".join, axis=1)
         return pd.util.hash_pandas_object(joined, index=False).to_numpy()[:, None].astype(float)
