@@ -191,7 +191,7 @@ def compare(
     ] = None,
 ) -> None:
     """Train ML and DL families on one table under one protocol and rank them (prediction, or
-    anomaly detection with --task anomaly)."""
+    anomaly detection with --task anomaly, or clustering with --task cluster)."""
     from mlvsdl.compare import compare as run_compare
 
     keys = [k.strip() for k in families.split(",") if k.strip()] if families else None
