@@ -199,7 +199,11 @@ def _beats_baseline(frame: pd.DataFrame, metric: Any) -> pd.Series:
     result = pd.Series(beats, index=frame.index, dtype="boolean")
     lost = result.fillna(True).eq(False)
     signal = (
-        "scoring every row alike" if Task.ANOMALY in metric.tasks else "the class prior or mean"
+        "chance groups"
+        if metric.tasks == {Task.CLUSTER}
+        else "scoring every row alike"
+        if Task.ANOMALY in metric.tasks
+        else "the class prior or mean"
     )
     why = (
         f"does not beat the dummy baseline ({base:.4g}) on validation: it finds no signal "

@@ -299,3 +299,5 @@ def test_cli_cluster_run_and_bad_input_leave_nothing(tmp_path, monkeypatch, caps
     )
     assert code == 0, err
     assert list(pd.read_csv(assigned).columns) == ["cluster", "distance"]
+    code, _, err = run_cli(monkeypatch, capsys, "explain", "latest", "--store", str(store))
+    assert code == 2 and "not built for clusters" in err and err.count("\n") == 1, err

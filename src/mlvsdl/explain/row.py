@@ -264,6 +264,11 @@ def explain_row(
     mean image; default: a uniform image of the row's mean colour), and its ``top`` regions.
     """
     row = row.iloc[:1]
+    if schema.task is Task.CLUSTER:
+        raise ConfigError(
+            "a clustering model answers cluster and distance per row; per-column explanations "
+            "are not built for clusters (the report profiles each cluster)."
+        )
     if schema.task is Task.ANOMALY:
         from mlvsdl.explain.anomaly import explain_anomaly_row
 
