@@ -301,3 +301,21 @@ def test_cli_cluster_run_and_bad_input_leave_nothing(tmp_path, monkeypatch, caps
     assert list(pd.read_csv(assigned).columns) == ["cluster", "distance"]
     code, _, err = run_cli(monkeypatch, capsys, "explain", "latest", "--store", str(store))
     assert code == 2 and "not built for clusters" in err and err.count("\n") == 1, err
+
+
+def test_image_run_shows_the_members_nearest_each_centre(tmp_path):
+    digits = load_digits()
+    images = list((digits.images[:300] * (255 / 16)).astype(np.uint8))
+    result = compare(
+        (images, digits.target[:300]),
+        task="cluster",
+        label="label",
+        k=5,
+        families=["dummy", "kmeans"],
+        store=tmp_path,
+    )
+    analysis = json.loads((tmp_path / "runs" / result.run_id / "analysis.json").read_text())
+    assert analysis["errors"] == {}
+    profiles = analysis["clusters"]["models"]["kmeans"]["clusters"]
+    assert all(p["members"] >= 1 and p["members_png"] for p in profiles)
+    assert profiles[0]["members_png"] in result.report_path.read_text()

@@ -6,9 +6,9 @@ sets each cluster apart, from the held-out test rows the fitted model assigned â
 numeric columns whose cluster mean is furthest from the overall mean (in standard deviations)
 and the categorical levels most over-represented; for text the terms with the highest weight at
 the cluster's centre in the LSA space and the texts nearest that centre; with a label, the most
-common label value. ``cluster_map``: the held-out rows in 2-D (the first two principal
-components of the evaluation space), coloured by each of those models' clusters, and the label.
-"""
+common label value; for images a strip of the members nearest the centre. ``cluster_map``: the
+held-out rows in 2-D (the first two principal components of the evaluation space), coloured by
+each of those models' clusters, and the label."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ TOP_COLUMNS = 4
 TOP_TERMS = 8
 NEAREST_TEXTS = 3
 TEXT_CHARS = 160
+GRID_CLUSTERS = 20  # clusters shown with member images, at most
+GRID_MEMBERS = 8  # member images per cluster: those nearest its centre
 
 
 def _final(estimator: Any) -> Any:
@@ -79,6 +81,8 @@ def profiles_section(ctx: Any, names: list[str]) -> dict[str, Any]:
         clusters = np.asarray(predictions.values)
         if ctx.data.schema.modality is Modality.TEXT:
             described = _text_profiles(ctx, name, X, predictions)
+        elif ctx.data.schema.modality is Modality.IMAGE:
+            described = _image_profiles(ctx, name, X, predictions)
         else:
             described = _table_profiles(ctx, X, clusters)
         entries = []
@@ -172,6 +176,42 @@ def _text_profiles(ctx: Any, name: str, X: pd.DataFrame, predictions: Any) -> di
             "texts": [texts[i][:TEXT_CHARS] for i in nearest],
         }
     return out
+
+
+def _image_profiles(ctx: Any, name: str, X: pd.DataFrame, predictions: Any) -> dict[int, Any]:
+    """Per cluster a PNG strip (base64) of the members nearest its centre."""
+    estimator = ctx.model(name)
+    pixels = estimator[:-1].transform(X) if hasattr(estimator, "steps") else X
+    media = ctx.data.schema.media
+    channels = int(media.get("channels", 1))
+    height, width = (int(v) for v in media.get("image_size", (28, 28)))
+    images = np.asarray(pixels, dtype=np.float64).reshape(len(X), channels, height, width)
+    clusters, distance = np.asarray(predictions.values), np.asarray(predictions.scores)
+    out: dict[int, Any] = {}
+    for cluster in np.unique(clusters)[:GRID_CLUSTERS]:
+        members = np.flatnonzero(clusters == cluster)
+        nearest = members[np.argsort(distance[members], kind="stable")[:GRID_MEMBERS]]
+        out[int(cluster)] = {"members_png": _strip(images[nearest]), "members": len(nearest)}
+    return out
+
+
+def _strip(images: np.ndarray) -> str:
+    """Images ``(n, C, H, W)`` side by side, one pixel apart, as a base64 PNG (3x enlarged)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    n, _, height, width = images.shape
+    strip = np.ones((height, n * (width + 1) - 1, 3))
+    for i, image in enumerate(images):
+        rgb = np.repeat(image, 3, axis=0) if image.shape[0] == 1 else image[:3]
+        strip[:, i * (width + 1) : i * (width + 1) + width] = np.clip(rgb.transpose(1, 2, 0), 0, 1)
+    picture = Image.fromarray(np.round(strip * 255).astype(np.uint8))
+    picture = picture.resize((picture.width * 3, picture.height * 3), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", optimize=True)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def map_section(ctx: Any, names: list[str]) -> dict[str, Any] | None:

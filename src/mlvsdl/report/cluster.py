@@ -97,7 +97,7 @@ def clusters(data: ReportData, anchor: str, title: str) -> str:
                     "noise" if item["cluster"] < 0 else str(item["cluster"]),
                     str(item["size"]),
                     f"{item['share']:.1%}",
-                    esc(_apart(item)),
+                    _members(item) or esc(_apart(item)),
                     esc(_label(item)),
                 ]
             )
@@ -108,7 +108,8 @@ def clusters(data: ReportData, anchor: str, title: str) -> str:
         "The held-out test rows as the best classical and the best deep clustering assign "
         "them. For tables: the numeric columns whose cluster mean lies furthest from the "
         "overall mean (z: in standard deviations) and the categories most over-represented; "
-        "for text: the terms weighing most at the cluster's centre (LSA) and the texts nearest it."
+        "for text: the terms weighing most at the cluster's centre (LSA) and the texts nearest it; "
+        "for images: the members nearest the centre."
     )
     return section(anchor, title, "".join(parts), intro)
 
@@ -127,6 +128,15 @@ def _apart(item: dict[str, Any]) -> str:
                 f"(overall {c['overall_share']:.0%})"
             )
     return "; ".join(parts)
+
+
+def _members(item: dict[str, Any]) -> str:
+    if "members_png" not in item:
+        return ""
+    alt = f"the {item['members']} members nearest the centre of cluster {item['cluster']}"
+    return (
+        f'<img class="pixels" src="data:image/png;base64,{item["members_png"]}" alt="{esc(alt)}">'
+    )
 
 
 def _label(item: dict[str, Any]) -> str:
