@@ -16,6 +16,7 @@ the 20 % held-out test rows it never saw, assigned by its ``predict``.
 
     python bench/cluster.py [--datasets mnist,banking77,tickets] [--time-budget 900] [--seed 0]
                             [--store DIR] [--out results.json] [--torch-threads N]
+                            [--families dummy,kmeans,...]
 """
 
 from __future__ import annotations
@@ -67,11 +68,20 @@ def tickets() -> tuple[object, str, int]:
 DATASETS = {"mnist": mnist, "banking77": banking77, "tickets": tickets}
 
 
-def run(name: str, budget: float, seed: int, store: Store) -> dict:
+def run(
+    name: str, budget: float, seed: int, store: Store, families: list[str] | None = None
+) -> dict:
     data, label, k = DATASETS[name]()
     start = time.perf_counter()
     result = compare(
-        data, task="cluster", label=label, k=k, time_budget=budget, seed=seed, store=store.root
+        data,
+        task="cluster",
+        label=label,
+        k=k,
+        time_budget=budget,
+        seed=seed,
+        store=store.root,
+        families=families,
     )
     wall = time.perf_counter() - start
     metrics = store.db.metrics(result.run_id)
@@ -141,6 +151,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--store", default=None)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--families", default=None, help="comma-separated (default: all)")
     parser.add_argument(
         "--torch-threads",
         type=int,
@@ -161,7 +172,8 @@ def main() -> None:
         if not (DATA / FOLDERS[name]).exists():
             print(f"skipping {name}: ../shared/datasets is not here")
             continue
-        results.append(run(name, args.time_budget, args.seed, store))
+        families = args.families.split(",") if args.families else None
+        results.append(run(name, args.time_budget, args.seed, store, families))
         show(results[-1])
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1, default=str))

@@ -319,3 +319,15 @@ def test_image_run_shows_the_members_nearest_each_centre(tmp_path):
     profiles = analysis["clusters"]["models"]["kmeans"]["clusters"]
     assert all(p["members"] >= 1 and p["members_png"] for p in profiles)
     assert profiles[0]["members_png"] in result.report_path.read_text()
+
+
+def test_answers_at_once_are_predict_transform_and_the_evaluation_space():
+    X, _ = make_blobs(n_samples=200, centers=3, n_features=4, random_state=0)
+    for model in (
+        KMeansClusterer(n_clusters=3, random_state=0).fit(X),
+        HDBSCANClusterer(random_state=0).fit(X),
+    ):
+        clusters, distances, space = model.answers(X)
+        np.testing.assert_array_equal(clusters, model.predict(X))
+        np.testing.assert_allclose(distances, model.transform(X))
+        np.testing.assert_allclose(space, model.evaluation_space(X))

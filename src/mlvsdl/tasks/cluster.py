@@ -142,13 +142,18 @@ class ClusterTask(TaskSpec):
             Xt = estimator[:-1].transform(X) if len(estimator.steps) > 1 else X
         else:
             model, Xt = estimator, X
-        clusters = np.asarray(model.predict(Xt), dtype=np.int64)
-        distances = np.asarray(model.transform(Xt), dtype=np.float64)
+        if hasattr(model, "answers"):  # the clusterers: their space computed once
+            clusters, distances, space = model.answers(Xt)
+        else:
+            clusters, distances = model.predict(Xt), model.transform(Xt)
+            space = model.evaluation_space(Xt)
+        clusters = np.asarray(clusters, dtype=np.int64)
+        distances = np.asarray(distances, dtype=np.float64)
         nearest = distances.min(axis=1) if distances.shape[1] else np.zeros(len(clusters))
         assigned = np.where(clusters >= 0, clusters, 0)
         own = distances[np.arange(len(clusters)), assigned] if distances.shape[1] else nearest
         scores = np.where(clusters >= 0, own, nearest)
-        return Predictions(clusters, scores=scores, space=model.evaluation_space(Xt))
+        return Predictions(clusters, scores=scores, space=space)
 
     def score(self, y: np.ndarray | None, predictions: Predictions) -> dict[str, float]:
         clusters = np.asarray(predictions.values)

@@ -165,6 +165,17 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         check_is_fitted(self, "cluster_centers_")
         return nearest_centre(self._space(X), self.cluster_centers_)[1]
 
+    def answers(self, X: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+        """``predict``, ``transform`` and ``evaluation_space`` of ``X`` at once: the space the
+        model clusters in is computed once (an encoder pass or LSA of long texts is not cheap)."""
+        check_is_fitted(self, "cluster_centers_")
+        Z = self._space(X)
+        clusters = np.asarray(self._assign(Z), dtype=np.int64)
+        distances = nearest_centre(Z, self.cluster_centers_)[1]
+        if isinstance(self.space_, str):
+            return clusters, distances, Z
+        return clusters, distances, self.evaluation_space(X)
+
     def evaluation_space(self, X: Any) -> Any:
         """The rows in the run's shared evaluation space (see the module docstring)."""
         check_is_fitted(self, "cluster_centers_")
