@@ -89,7 +89,8 @@ def compare(
     task: Annotated[
         str | None,
         typer.Option(
-            help="binary, multiclass or regression (default: inferred), or anomaly or embed "
+            help="binary, multiclass or regression (default: inferred), or anomaly, cluster or "
+            "embed "
             "(no target)."
         ),
     ] = None,
@@ -125,7 +126,8 @@ def compare(
     label: Annotated[
         str | None,
         typer.Option(
-            help="--task anomaly or embed: a column read for evaluation only (never fitted on)."
+            help="--task anomaly, cluster or embed: a column read for evaluation only (never "
+            "fitted on)."
         ),
     ] = None,
     anomaly_value: Annotated[
@@ -143,6 +145,12 @@ def compare(
     dims: Annotated[
         int | None,
         typer.Option(help="--task embed: coordinates per row (default 2)."),
+    ] = None,
+    k: Annotated[
+        int | None,
+        typer.Option(
+            "--k", help="--task cluster: the number of clusters (default: each family's rule)."
+        ),
     ] = None,
     test: Annotated[
         str | None,
@@ -192,7 +200,8 @@ def compare(
     ] = None,
 ) -> None:
     """Train ML and DL families on one table under one protocol and rank them (prediction, or
-    anomaly detection with --task anomaly, dimensionality reduction with --task embed)."""
+    anomaly detection with --task anomaly, clustering with --task cluster, dimensionality
+    reduction with --task embed)."""
     from mlvsdl.compare import compare as run_compare
 
     keys = [k.strip() for k in families.split(",") if k.strip()] if families else None
@@ -218,6 +227,7 @@ def compare(
             anomaly_value=anomaly_value,
             contamination=contamination,
             dims=dims,
+            k=k,
             test=test,
             refit_all=refit_all,
             mlflow=True if mlflow == OPTIONAL_VALUE["--mlflow"] else mlflow,

@@ -88,6 +88,7 @@ def compare(
     anomaly_value: Any = None,
     contamination: float | None = None,
     dims: int | None = None,
+    k: int | None = None,
     test: Any = None,
     refit_all: bool = False,
     mlflow: str | bool | None = None,
@@ -130,6 +131,8 @@ def compare(
         contamination: the expected share of anomalies in (0, 0.5); sets every detector's
             threshold on its training scores (default: each detector's Tukey fence).
         dims: for ``task="embed"``, the coordinates per row (default 2).
+        k: for ``task="cluster"``, the number of clusters (None: each family chooses by its
+            stated rule: silhouette, BIC, or HDBSCAN's own).
         test: the user's own test rows (a file, read with the same options, or a DataFrame)
             with the training data's columns; they become the test split (``test_size`` is then
             unused) and the validation folds come from ``data`` alone.
@@ -165,6 +168,7 @@ def compare(
         anomaly_value=anomaly_value,
         contamination=contamination,
         dims=dims,
+        k=k,
         test=test,
     )
     plan = plan_run(data, options)

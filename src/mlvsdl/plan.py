@@ -75,6 +75,7 @@ class RunOptions:
     anomaly_value: Any = None
     contamination: float | None = None
     dims: int | None = None  # --task embed: coordinates per row
+    k: int | None = None  # --task cluster: the number of clusters (None: each family's rule)
     test: Any = None  # the user's own test rows (--test): a path, or a DataFrame from Python
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,6 +105,7 @@ class RunOptions:
             "anomaly_value": self.anomaly_value,
             "contamination": self.contamination,
             "dims": self.dims,
+            "k": self.k,
         }
         return {k: v for k, v in given.items() if v is not None}
 
@@ -149,6 +151,7 @@ def plan_run(data: Any, options: RunOptions) -> RunPlan:
     n_folds = max(o.cv or auto_folds(n_rows, schema.modality), spec.min_folds(schema))
     if n_given_train is None:
         splits = spec.split(y, len(frame), o.test_size, n_folds, o.seed)
+        spec.check_splits(schema, splits)
     else:
         splits = _given_test_splits(
             y, schema.task, n_given_train, len(table.frame), n_folds, o.seed

@@ -199,7 +199,9 @@ def _beats_baseline(frame: pd.DataFrame, metric: Any) -> pd.Series:
     result = pd.Series(beats, index=frame.index, dtype="boolean")
     lost = result.fillna(True).eq(False)
     signal = (
-        "scoring every row alike"
+        "chance groups"
+        if metric.tasks == {Task.CLUSTER}
+        else "scoring every row alike"
         if Task.ANOMALY in metric.tasks
         else "a random projection"
         if Task.EMBED in metric.tasks

@@ -31,6 +31,7 @@ class Task(StrEnum):
     REGRESSION = "regression"
     ANOMALY = "anomaly"  # unsupervised: a label column, if any, is for evaluation only
     EMBED = "embed"  # dimensionality reduction: D coordinates per row; a label only evaluates
+    CLUSTER = "cluster"  # unsupervised: groups of rows; a label, if any, is for evaluation only
 
     @property
     def is_classification(self) -> bool:

@@ -40,6 +40,8 @@ def datasets():
     out[Task.ANOMALY] = (frame, None, schema)
     frame, schema = infer_schema(make_table().drop(columns="y"), None, "embed", dims=2)
     out[Task.EMBED] = (frame, None, schema)
+    frame, schema = infer_schema(make_table().drop(columns="y"), None, "cluster", k=3)
+    out[Task.CLUSTER] = (frame, None, schema)
     return out
 
 
@@ -86,6 +88,12 @@ def test_family_contract(family, task, datasets, tmp_path):
         assert got.scores.shape == (len(X),) and np.isfinite(got.scores).all()
         assert set(np.unique(got.values)) <= {0, 1}
         assert set(spec.score(None, got)) >= {"flagged", "flagged_share"}
+    if task is Task.CLUSTER:
+        assert got.scores.shape == (len(X),) and np.isfinite(got.scores).all()
+        assert got.values.min() >= -1 and got.values.max() < 3  # --k 3 (HDBSCAN: at most)
+        assert got.space.shape[0] == len(X)
+        assert hasattr(estimator.steps[-1][1], "evaluation_space")
+        assert set(spec.score(None, got)) >= {"n_clusters", "noise_share"}
 
     again = spec.predict(spec.fit(_fast(family.build(schema, random_state=0)), X, y), X)
     _assert_same(again, got)

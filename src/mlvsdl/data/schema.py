@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlvsdl.data.cluster_label import check_k, cluster_label
 from mlvsdl.data.embed_options import embed_options
 from mlvsdl.data.label import anomaly_label, check_contamination
 from mlvsdl.data.load import normalize_columns
@@ -52,6 +53,7 @@ def infer_schema(
     anomaly_value: Any = None,
     contamination: float | None = None,
     dims: int | None = None,
+    k: int | None = None,
 ) -> tuple[pd.DataFrame, Schema]:
     """Validate ``df`` for its task and infer its Schema.
 
@@ -75,18 +77,28 @@ def infer_schema(
     requested = _parse_task(task)
     options: dict[str, Any] = {}
     if requested is Task.EMBED:
+        _refuse_cluster_options(requested, k)
         frame, chosen, options, excluded, task_notes = embed_options(
             frame, target, label, dims, anomaly_value, contamination
+        )
+        classes = None
+    elif requested is Task.CLUSTER:
+        if dims is not None:
+            raise ConfigError("--dims belongs to --task embed; leave it out.")
+        frame, chosen, options, excluded, task_notes = _cluster(
+            frame, target, label, anomaly_value, contamination, k
         )
         classes = None
     elif requested is not None and not requested.is_supervised:
         if dims is not None:
             raise ConfigError("--dims belongs to --task embed; leave it out.")
+        _refuse_cluster_options(requested, k)
         frame, chosen, options, excluded, task_notes = _unsupervised(
             frame, target, requested, label, anomaly_value, contamination
         )
         classes = None
     else:
+        _refuse_cluster_options(requested, k)
         _refuse_unsupervised_options(label, anomaly_value, contamination, dims)
         if target is None:
             raise ConfigError("no target given; pass --target COLUMN (the column to predict).")
@@ -148,6 +160,38 @@ def _unsupervised(
     return frame, task, options, str(label), notes
 
 
+def _cluster(
+    frame: pd.DataFrame,
+    target: str | None,
+    label: str | None,
+    anomaly_value: Any,
+    contamination: float | None,
+    k: int | None,
+) -> tuple[pd.DataFrame, Task, dict[str, Any], str | None, list[str]]:
+    """``--task cluster``: ``--k`` and the evaluation label (if any), checked."""
+    if target is not None:
+        raise ConfigError(
+            f"--task cluster learns without a target; to score the clusters against a column, "
+            f"pass it as --label {target} (it is then used for evaluation only)."
+        )
+    if anomaly_value is not None or contamination is not None:
+        raise ConfigError(
+            "--anomaly-value and --contamination belong to --task anomaly; leave them out."
+        )
+    notes: list[str] = []
+    if label is not None:
+        frame, notes = cluster_label(frame, str(label))
+    return frame, Task.CLUSTER, {"k": check_k(k, len(frame))}, label, notes
+
+
+def _refuse_cluster_options(task: Task | None, k: Any) -> None:
+    if k is not None:
+        raise ConfigError(
+            f"--k (the number of clusters) belongs to --task cluster, not to the "
+            f"{task or 'prediction'} task; leave it out or pass --task cluster."
+        )
+
+
 def _refuse_unsupervised_options(
     label: Any, anomaly_value: Any, contamination: Any, dims: Any = None
 ) -> None:
@@ -164,8 +208,7 @@ def _refuse_unsupervised_options(
     if given:
         raise ConfigError(
             f"{', '.join(given)} belong(s) to the tasks without a target (--task anomaly, "
-            "embed); for "
-            "prediction, name the column to predict with --target."
+            "cluster, embed); for prediction, name the column to predict with --target."
         )
 
 

@@ -209,13 +209,9 @@ def analyse_run(
     _section(
         doc, "reference_row", lambda: reference_values(data.X.iloc[data.splits.train], data.schema)
     )
-    if data.schema.task is Task.ANOMALY:
-        _anomaly_sections(ctx, doc)
-        doc["skipped"] = ctx.skipped
-        save_analysis(store, run_id, doc)
-        return doc
-    if data.schema.task is Task.EMBED:
-        _embed_sections(ctx, doc)
+    task_sections = _TASK_SECTIONS.get(data.schema.task)
+    if task_sections is not None:  # a task with sections of its own (no target to predict)
+        task_sections(ctx, doc)
         doc["skipped"] = ctx.skipped
         save_analysis(store, run_id, doc)
         return doc
@@ -245,12 +241,7 @@ def _anomaly_sections(ctx: _Context, doc: dict[str, Any]) -> None:
     from mlvsdl.evaluate import anomaly
 
     _section(doc, "anomaly", lambda: anomaly.anomaly_section(ctx))
-    _section(doc, "costs", lambda: _costs(ctx))
-    _section(
-        doc, "overfitting", lambda: overfitting(ctx.store.db.metrics(ctx.run_id), ctx.data.metric)
-    )
-    doc["curves"] = {"status": "not run", "reason": "learning curves cover prediction tasks only"}
-    _section(doc, "recommendation", lambda: _recommend(ctx, doc))
+    _shared_sections(ctx, doc)
     chosen = (doc.get("recommendation") or {}).get("model")
     _section(doc, "flagged", lambda: anomaly.flagged_section(ctx, chosen))
     _section(doc, "supervised", lambda: anomaly.supervised_section(ctx))
@@ -262,13 +253,39 @@ def _embed_sections(ctx: _Context, doc: dict[str, Any]) -> None:
     from mlvsdl.evaluate import embed
 
     _section(doc, "embeddings", lambda: embed.embeddings_section(ctx))
+    _shared_sections(ctx, doc)
+    _section(doc, "maps", lambda: embed.maps_section(ctx))
+
+
+def _cluster_sections(ctx: _Context, doc: dict[str, Any]) -> None:
+    """A clustering run: each model's rule and sizes, costs, the recommendation, and for the
+    best classical and deep clusterings the cluster profiles and the 2-D map."""
+    from mlvsdl.evaluate import cluster
+
+    _section(doc, "clusterers", lambda: cluster.clusterers_section(ctx))
+    _shared_sections(ctx, doc)
+    best = cluster.best_by_kind(ctx)
+    _section(doc, "clusters", lambda: cluster.profiles_section(ctx, best))
+    _section(doc, "cluster_map", lambda: cluster.map_section(ctx, best))
+
+
+def _shared_sections(ctx: _Context, doc: dict[str, Any]) -> None:
+    """What every task without a target reports alike: costs, overfitting (train against
+    validation), no learning curves, and the recommendation."""
     _section(doc, "costs", lambda: _costs(ctx))
     _section(
         doc, "overfitting", lambda: overfitting(ctx.store.db.metrics(ctx.run_id), ctx.data.metric)
     )
     doc["curves"] = {"status": "not run", "reason": "learning curves cover prediction tasks only"}
     _section(doc, "recommendation", lambda: _recommend(ctx, doc))
-    _section(doc, "maps", lambda: embed.maps_section(ctx))
+
+
+# The analysis of each task without a target; the prediction tasks take the default sections.
+_TASK_SECTIONS: dict[Task, Callable[[_Context, dict[str, Any]], None]] = {
+    Task.ANOMALY: _anomaly_sections,
+    Task.EMBED: _embed_sections,
+    Task.CLUSTER: _cluster_sections,
+}
 
 
 def _measured_sections(ctx: _Context, doc: dict[str, Any], budget_s: float | None) -> None:

@@ -49,6 +49,7 @@ CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
 REGRESSION = frozenset({Task.REGRESSION})
 ANOMALY = frozenset({Task.ANOMALY})
 EMBED = frozenset({Task.EMBED})
+CLUSTER = frozenset({Task.CLUSTER})
 
 
 def _by_task(*args: object) -> float:
@@ -103,12 +104,21 @@ METRICS: dict[str, Metric] = {
         Metric("recall_flagged", "Recall (flagged)", ANOMALY, True, False, _by_task),
         Metric("flagged", "Flagged rows", ANOMALY, False, False, _by_task),
         Metric("flagged_share", "Flagged share", ANOMALY, False, False, _by_task),
-        Metric("stability", "Stability (top-rank overlap)", ANOMALY, True, False, _by_task),
+        Metric("stability", "Stability", ANOMALY | CLUSTER, True, False, _by_task),
         # Dimensionality reduction: scored from coordinates and inputs by tasks/embed.py.
         Metric("trustworthiness", "Trustworthiness", EMBED, True, False, _by_task),
         Metric("continuity", "Continuity", EMBED, True, False, _by_task),
         Metric("knn_accuracy", "kNN accuracy", EMBED, True, False, _by_task),
         Metric("reconstruction_error", "Reconstruction MSE", EMBED, False, False, _by_task),
+        # Clustering: scored from cluster ids and the evaluation space by tasks/cluster.py.
+        Metric("nmi", "NMI", CLUSTER, True, False, _by_task),
+        Metric("ari", "Adjusted Rand index", CLUSTER, True, False, _by_task),
+        Metric("cluster_accuracy", "Cluster accuracy", CLUSTER, True, False, _by_task),
+        Metric("silhouette", "Silhouette", CLUSTER, True, False, _by_task),
+        Metric("davies_bouldin", "Davies-Bouldin", CLUSTER, False, False, _by_task),
+        Metric("calinski_harabasz", "Calinski-Harabasz", CLUSTER, True, False, _by_task),
+        Metric("n_clusters", "Clusters", CLUSTER, True, False, _by_task),
+        Metric("noise_share", "Noise share", CLUSTER, False, False, _by_task),
     )
 }
 

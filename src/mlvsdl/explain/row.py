@@ -269,6 +269,11 @@ def explain_row(
             "an embedding answers coordinates, not one value a column pushes up or down, so "
             "it has no per-row explanation; see the report's maps, or 'mlvsdl predict'."
         )
+    if schema.task is Task.CLUSTER:
+        raise ConfigError(
+            "a clustering model answers cluster and distance per row; per-column explanations "
+            "are not built for clusters (the report profiles each cluster)."
+        )
     if schema.task is Task.ANOMALY:
         from mlvsdl.explain.anomaly import explain_anomaly_row
 

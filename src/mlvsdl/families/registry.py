@@ -25,6 +25,7 @@ _MODULES = (
     "mlvsdl.families.audio",
     "mlvsdl.families.anomaly",
     "mlvsdl.families.embed",
+    "mlvsdl.families.cluster",
 )
 _loaded = False
 

@@ -159,6 +159,11 @@ class ServedModel:
             )
         if self.media_columns:
             return NO_MEDIA_EXPLANATION.format(modality=self.schema.modality)
+        if self.schema.task is Task.CLUSTER:
+            return (
+                "a clustering model answers cluster and distance per record; per-column "
+                "explanations are not built for clusters (the report profiles each cluster)."
+            )
         if not self.reference:
             return (
                 f"run {self.run_id} has no reference values (it predates explanations); "
@@ -168,7 +173,7 @@ class ServedModel:
 
     def explain(self, row: dict[str, Any]) -> dict[str, Any]:
         """Prediction and per-feature contributions for one validated row."""
-        if self.media_columns or self.schema.task is Task.EMBED:
+        if self.media_columns or self.schema.task in (Task.EMBED, Task.CLUSTER):
             raise RequestError(422, self.explain_unavailable)
         if not self.reference:
             raise StoreError(

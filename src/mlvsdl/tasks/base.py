@@ -47,13 +47,16 @@ class Predictions:
     ``values``: the predicted label or value per row (for anomaly detection, 1 where the row is
     flagged as an anomaly, else 0); ``proba`` and ``classes``: class probabilities and their
     order (classification); ``scores``: a real-valued score per row (anomaly detection: higher
-    is more anomalous).
+    is more anomalous; clustering: the distance to the assigned cluster's centre); ``space``:
+    the rows in the space a task scores them in (clustering: the run's shared evaluation space,
+    dense or sparse, for the metrics that need no label).
     """
 
     values: np.ndarray
     proba: np.ndarray | None = None
     classes: np.ndarray | None = None
     scores: np.ndarray | None = None
+    space: Any = None
 
     def take(self, rows: np.ndarray) -> Predictions:
         """The same answers for a subset of rows (bootstrap resamples)."""
@@ -62,6 +65,7 @@ class Predictions:
             None if self.proba is None else self.proba[rows],
             self.classes,
             None if self.scores is None else self.scores[rows],
+            None if self.space is None else self.space[rows],
         )
 
 
@@ -127,6 +131,10 @@ class TaskSpec:
     def min_folds(self, schema: Schema) -> int:
         """The fewest validation folds the task's ranking needs (1: a holdout is enough)."""
         return 1
+
+    def check_splits(self, schema: Schema, splits: Splits) -> None:
+        """Refuse options the split makes impossible (``plan_run`` calls it before the run is
+        stored; clustering: ``--k`` above the rows a model is fitted on). Default: none."""
 
     def output_columns(self, schema: Schema) -> list[str]:
         raise NotImplementedError

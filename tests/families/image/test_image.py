@@ -19,9 +19,14 @@ from mlvsdl.families.image.nets import RandomShift
 from mlvsdl.families.registry import all_families
 from mlvsdl.features.image import HOG
 from mlvsdl.store.artifacts import load_estimator, save_estimator
-from mlvsdl.types import Kind, Modality, Task
+from mlvsdl.types import SUPERVISED, Kind, Modality, Task
 
-IMAGE = [f for f in all_families() if Modality.IMAGE in f.modalities and f.key != "dummy"]
+# the prediction families (clustering families have their own suite, tests/families/cluster)
+IMAGE = [
+    f
+    for f in all_families()
+    if Modality.IMAGE in f.modalities and f.key != "dummy" and f.tasks & SUPERVISED
+]
 MORE = {Task.MULTICLASS: {"image_svm", "image_cnn"}, Task.REGRESSION: {"image_logreg", "image_cnn"}}
 CASES = [
     (f, t)

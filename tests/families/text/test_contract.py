@@ -12,7 +12,12 @@ from mlvsdl.store.artifacts import load_estimator, save_estimator
 from mlvsdl.types import SUPERVISED, Kind, Modality, Task
 from tests.families.text.data import make_text_table
 
-TEXT = [f for f in all_families() if Modality.TEXT in f.modalities and f.key != "dummy"]
+# the prediction families (clustering families have their own suite, tests/families/cluster)
+TEXT = [
+    f
+    for f in all_families()
+    if Modality.TEXT in f.modalities and f.key != "dummy" and f.tasks & SUPERVISED
+]
 # Every family on binary data; the shared network code paths once more on multiclass and
 # regression (one network per path), to keep the suite short on 2 cores.
 MORE = {

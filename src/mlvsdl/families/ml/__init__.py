@@ -27,7 +27,7 @@ from mlvsdl.families.ml.boosting import (
     XGBoostClassifier,
     XGBoostRegressor,
 )
-from mlvsdl.families.ml.constant import ConstantDetector
+from mlvsdl.families.ml.constant import ChanceClusterer, ConstantDetector
 from mlvsdl.families.ml.lgbm import TimedLGBMClassifier, TimedLGBMRegressor
 from mlvsdl.families.registry import register
 from mlvsdl.features.tabular import (
@@ -73,6 +73,11 @@ def _dummy(schema: Schema, seed: int) -> Pipeline:
             dims, compute_inverse_components=True, random_state=seed
         )
         return embed_pipeline(schema, projection)
+    if schema.task is Task.CLUSTER:
+        from mlvsdl.families.cluster import build_cluster_pipeline, evaluation_space
+
+        model = ChanceClusterer(schema.options.get("k"), evaluation_space(schema, seed))
+        return build_cluster_pipeline(schema, model)
     if schema.task.is_classification:
         model = DummyClassifier(strategy="prior", random_state=seed)
     else:
@@ -175,7 +180,7 @@ for _family in (
         "dummy",
         "Dummy baseline",
         Kind.ML,
-        ALL_TASKS | {Task.ANOMALY, Task.EMBED},
+        ALL_TASKS | {Task.ANOMALY, Task.CLUSTER, Task.EMBED},
         frozenset(Modality) - {Modality.SERIES},  # the baseline of every comparison
         _dummy,
         relative_cost=0.01,
@@ -183,8 +188,8 @@ for _family in (
         interpretable=True,
         description=(
             "Predicts the class prior or the mean (anomaly detection: scores every row alike; "
-            "dimensionality reduction: a seeded Gaussian random projection); "
-            "the score every model must beat."
+            "dimensionality reduction: a seeded Gaussian random projection; clustering: chance "
+            "groups by a hash of each row); the score every model must beat."
         ),
     ),
     Family(
