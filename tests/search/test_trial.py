@@ -53,18 +53,19 @@ def test_a_classical_trial_cuts_its_folds_to_keep_its_time():
     assert len(network.fold_scores) == 5  # a network with time obeys its own clock instead
 
 
-def test_a_network_short_of_time_trains_once_on_one_fold():
-    """Under ``MIN_NETWORK_FIT_S`` a fit, a network's whole allowance goes to one fold's model,
-    which is kept (no refit); past the allowance its training score takes fewer rows."""
+def test_a_network_stopped_by_its_clock_with_little_left_keeps_its_fold_model(monkeypatch):
+    """A network its clock stopped on a fold, with under ``MIN_NETWORK_FIT_S`` left for each
+    remaining fit, keeps that fold's model (no more folds, no refit)."""
     from mlvsdl.data import infer_schema, make_splits
-    from mlvsdl.search.trial import MIN_NETWORK_FIT_S, TrialSpec, run_trial
+    from mlvsdl.search import trial
+    from mlvsdl.search.trial import TrialSpec, run_trial
     from tests.conftest import make_table
 
-    frame, schema = infer_schema(make_table(n=200), "y")
+    monkeypatch.setattr(trial, "MIN_FIT_S", 1e-3)  # a few milliseconds a fit: the clock stops it
+    frame, schema = infer_schema(make_table(n=400), "y")
     X, y = frame.drop(columns="y"), frame["y"].to_numpy()
     splits = make_splits(y, schema.task, n_folds=3, random_state=0)
-    short = 4 * MIN_NETWORK_FIT_S - 1  # 3 folds and the refit: under the minimum each
-    result = run_trial(TrialSpec("mlp", schema, X, y, splits, "roc_auc", 0, max_time_s=short))
+    result = run_trial(TrialSpec("mlp", schema, X, y, splits, "roc_auc", 0, max_time_s=0.01))
     assert result.status == "completed" and len(result.fold_scores) == 1
     assert result.notes == ["validated on 1 of 3 folds and not refitted, to keep the budget"]
     assert result.n_train_rows == len(splits.folds[0][0])  # the fold's model is the one kept

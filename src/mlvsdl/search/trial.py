@@ -54,9 +54,10 @@ LATENCY_ROWS = 1_000  # rows the prediction latency is timed on
 PREDICT_SHARE = 0.2  # of a trial's allowance held for predicting, before any was timed
 MIN_FIT_S = 1.0  # a network whose share is used up still trains (about one step)
 DEADLINE_GRACE_S = 5.0  # past its allowance, preparation that cannot stop is ended
-# A network whose allowance gives each of its fits less than this trains on one validation fold
-# and keeps that model (no refit): one fit that learns beats four that each train a few steps
-# (FSDD at 300 s on busy cores: 51 s shared by four fits, the CNN at chance, 109 s spent).
+# A self-limiting model stopped by its clock on a fold, with less than this left for each of its
+# remaining fits, keeps that fold's model (no more folds, no refit): more fits would each train
+# a few steps and take the trial past its time (FSDD at 300 s on busy cores: 51 s shared by four
+# fits of the audio CNN took 109 s).
 MIN_NETWORK_FIT_S = 20.0
 LATE_SCORE_ROWS = 500  # training-score and latency rows for a trial already past its allowance
 
@@ -234,7 +235,6 @@ def _cross_validate(
     limit: int | None,
     allowance: _Allowance,
     n_fits: int,
-    max_folds: int | None = None,
 ) -> tuple[list[dict[str, float]], list[float] | None, float | None, _Fitted, np.ndarray | None]:
     """Metrics of every fold; for a single holdout fold the bootstrap spread of its score.
 
@@ -245,8 +245,9 @@ def _cross_validate(
 
     A trial that cannot stop itself (a classical model) stops after the fold at whose pace the
     remaining folds and the refit would take it past its time (``spec.max_time_s``): its score
-    is then the mean of the folds done (one fold: the bootstrap spread of its score). A network
-    short of time is given ``max_folds`` folds up front, its allowance shared among them only.
+    is then the mean of the folds done (one fold: the bootstrap spread of its score). One that
+    stops itself stops after a fold that its clock ended when too little is left for the rest
+    (``MIN_NETWORK_FIT_S`` a fit).
     """
     train = spec.splits.train
     task = get_task(spec.schema.task)
@@ -265,7 +266,7 @@ def _cross_validate(
             train[fold_train],
             limit,
             spec.random_state + k,
-            allowance.next_fit_s(n_fits - k if max_folds is None else max_folds - k),
+            allowance.next_fit_s(n_fits - k),
         )
         val_rows = train[fold_val]
         y_val = _rows(spec.y, val_rows)
@@ -281,7 +282,9 @@ def _cross_validate(
             spread = task.spread(spec.metric, y_val, predictions, spec.random_state)
         if k + 1 < len(spec.splits.folds) and _over_time(spec, allowance, k + 1, n_fits - k - 1):
             break
-        if max_folds is not None and k + 1 >= max_folds:
+        enough = k + 1 >= task.min_folds(spec.schema)  # the folds its ranking needs are done
+        more = k + 1 < len(spec.splits.folds)
+        if more and enough and _starved(fitted.model, allowance, n_fits - k - 1):
             break
     across = task.across_folds(probed, spec.schema, spec.random_state) if probe is not None else {}
     for key, values in across.items():
@@ -290,14 +293,14 @@ def _cross_validate(
     return fold_metrics, across.get(spec.metric), spread, fitted, oof
 
 
-def _network_folds(spec: TrialSpec, self_limiting: bool, n_fits: int) -> int | None:
-    """Folds for a network too short of time to share its allowance among all its fits (None:
-    every fold, then the refit)."""
-    if not self_limiting or spec.max_time_s is None or n_fits == 1:
-        return None
-    if spec.max_time_s / n_fits >= MIN_NETWORK_FIT_S:
-        return None
-    return max(1, get_task(spec.schema.task).min_folds(spec.schema))
+def _starved(model: Any, allowance: _Allowance, fits_left: int) -> bool:
+    """Whether a self-limiting model was stopped by its clock and each of its remaining fits
+    would get less than ``MIN_NETWORK_FIT_S``."""
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    if getattr(final, "stop_reason_", None) not in ("time", "time_limit"):
+        return False
+    share = allowance.next_fit_s(fits_left)
+    return share is not None and share < MIN_NETWORK_FIT_S
 
 
 def _mean_metrics(fold_metrics: list[dict[str, float]]) -> dict[str, float]:
@@ -331,10 +334,9 @@ def _run(spec: TrialSpec) -> TrialResult:
     if len(spec.splits.folds) == 1:  # one holdout: its rows are a part of the training rows
         to_predict += len(spec.splits.folds[0][1]) - n_train
     allowance = _Allowance(spec.max_time_s, to_predict)
-    max_folds = _network_folds(spec, family.self_limiting, n_fits)
 
     fold_metrics, compared, holdout_spread, kept, oof = _cross_validate(
-        spec, template, limit, allowance, n_fits, max_folds
+        spec, template, limit, allowance, n_fits
     )
     if compared is not None:  # a score of the fold models together (e.g. their stability)
         fold_scores = list(compared)
