@@ -1,4 +1,4 @@
-"""A class label read for evaluation only (dimensionality reduction; later clustering).
+"""A class label read for evaluation only (dimensionality reduction, clustering).
 
 A task without a target fits its models on the input columns alone; a label column, when the
 user names one, is checked here (it exists, has values, and has at least two of them), its

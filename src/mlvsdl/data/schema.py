@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlvsdl.data.cluster_label import check_k, cluster_label
+from mlvsdl.data.class_label import class_label
+from mlvsdl.data.cluster_k import check_k
 from mlvsdl.data.embed_options import embed_options
 from mlvsdl.data.label import anomaly_label, check_contamination
 from mlvsdl.data.load import normalize_columns
@@ -180,7 +181,7 @@ def _cluster(
         )
     notes: list[str] = []
     if label is not None:
-        frame, notes = cluster_label(frame, str(label))
+        frame, notes = class_label(frame, str(label), "cluster")
     return frame, Task.CLUSTER, {"k": check_k(k, len(frame))}, label, notes
 
 
