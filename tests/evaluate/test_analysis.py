@@ -127,8 +127,11 @@ def test_past_the_budget_only_the_best_model_of_each_kind_is_measured(tmp_path):
     late = analysis.analyse_run(
         store, result.run_id, load_run_data(store, result.run_id), {}, time_left_s=0.0
     )
-    board = result.leaderboard.dropna(subset=["rank"]).sort_values("rank")
-    best = {kind: board[board["kind"] == kind]["model"].iloc[0] for kind in ("ml", "dl")}
+    singles = store.db.candidates(result.run_id, refits=False, ensembles=False)
+    ranked = sorted(
+        (c for c in singles if c["status"] == "completed"), key=lambda c: -c["val_score"]
+    )
+    best = {kind: next(c["name"] for c in ranked if c["kind"] == kind) for kind in ("ml", "dl")}
     assert set(late["costs"]) == set(late["diagnostics"]) == set(best.values())
     assert sorted(late["skipped"]["costs"]) == sorted(set(families) - set(best.values()))
     page = write_report(store, result.run_id).read_text(encoding="utf-8")
