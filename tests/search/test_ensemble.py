@@ -163,13 +163,31 @@ def test_a_changed_oof_file_leaves_its_model_out(ensembled_run):
 
     _, store, result = ensembled_run
     db = Store(store)
-    n_rows = result.settings["n_train"]  # 3 folds: every training row is validated once
-    names = {c["name"] for c, _ in _pool(db, result.run_id, n_rows)}
+    # rows the network validated on: the first fold at least (all three when it had the time)
+    mlp_oof = np.load(db.run_dir(result.run_id) / "mlp.oof.npy")
+    rows = np.flatnonzero(~np.isnan(mlp_oof).any(axis=1))
+    assert 0 < len(rows) <= result.settings["n_train"]
+    names = {c["name"] for c, _ in _pool(db, result.run_id, rows)}
     assert {"linear", "lgbm", "mlp", "resmlp"} <= names
     path = db.run_dir(result.run_id) / "lgbm.oof.npy"
     original = path.read_bytes()
     try:
         path.write_bytes(original[:-8] + bytes(8))
-        assert "lgbm" not in {c["name"] for c, _ in _pool(db, result.run_id, n_rows)}
+        assert "lgbm" not in {c["name"] for c, _ in _pool(db, result.run_id, rows)}
     finally:
         path.write_bytes(original)
+
+
+def test_an_ensemble_is_selected_on_the_folds_all_its_members_predicted():
+    """A member cut to its first fold (a starved network) still joins the pool; the ensemble is
+    then selected and scored on that fold only."""
+    from mlvsdl.search.ensemble import _covered_folds
+
+    folds = [np.arange(0, 5), np.arange(5, 10)]
+    full = np.arange(10, dtype=float)
+    first_only = full.copy()
+    first_only[5:] = np.nan
+    members = [({"name": "a"}, full), ({"name": "b"}, first_only)]
+    covered = _covered_folds(members, folds)
+    assert len(covered) == 1 and (covered[0] == folds[0]).all()
+    assert len(_covered_folds(members[:1], folds)) == 2

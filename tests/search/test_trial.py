@@ -69,3 +69,40 @@ def test_a_network_stopped_by_its_clock_with_little_left_keeps_its_fold_model(mo
     assert result.status == "completed" and len(result.fold_scores) == 1
     assert result.notes == ["validated on 1 of 3 folds and not refitted, to keep the budget"]
     assert result.n_train_rows == len(splits.folds[0][0])  # the fold's model is the one kept
+
+
+def test_a_network_whose_allowance_is_too_small_for_every_fold_runs_fewer_longer_fits(
+    monkeypatch,
+):
+    """Planned up front: 60 s over 3 folds and a refit is under ``MIN_NETWORK_FIT_S`` a fit, so
+    the network runs one fold per ``STARVED_FIT_S`` (here one), given the whole allowance less
+    what predicting is held back for, and keeps that fold's model; with time for every fit it
+    runs them all."""
+    from mlvsdl.data import infer_schema, make_splits
+    from mlvsdl.search import trial
+    from mlvsdl.search.trial import STARVED_FIT_S, TrialSpec, run_trial
+    from tests.conftest import make_table
+
+    given: list[float | None] = []
+    original = trial._fit_rows
+
+    def recording(spec, template, rows, limit, seed, per_fit_s):
+        given.append(per_fit_s)
+        return original(spec, template, rows, limit, seed, per_fit_s)
+
+    monkeypatch.setattr(trial, "_fit_rows", recording)
+    frame, schema = infer_schema(make_table(n=300), "y")
+    X, y = frame.drop(columns="y"), frame["y"].to_numpy()
+    splits = make_splits(y, schema.task, n_folds=3, random_state=0)
+    allowance = 60.0
+    assert allowance / 4 < trial.MIN_NETWORK_FIT_S and allowance < 2 * STARVED_FIT_S
+    result = run_trial(TrialSpec("mlp", schema, X, y, splits, "roc_auc", 0, max_time_s=allowance))
+    assert result.status == "completed" and len(result.fold_scores) == 1
+    assert result.notes == ["validated on 1 of 3 folds and not refitted, to keep the budget"]
+    assert len(given) == 1 and given[0] == pytest.approx((1 - PREDICT_SHARE) * allowance, abs=1)
+    assert result.n_train_rows == len(splits.folds[0][0])
+    given.clear()
+    roomy = run_trial(TrialSpec("mlp", schema, X, y, splits, "roc_auc", 0, max_time_s=400.0))
+    assert len(roomy.fold_scores) == 3 and len(given) == 4  # three folds and the refit
+    classical = run_trial(TrialSpec("linear", schema, X, y, splits, "roc_auc", 0, max_time_s=60.0))
+    assert len(classical.fold_scores) == 3  # only self-limiting families plan fewer folds

@@ -161,9 +161,12 @@ class _FoldScorer:
         return Predictions(self.classes[values.argmax(axis=1)], values, self.classes)
 
 
-def _pool(store: Store, run_id: str, n_folds_rows: int) -> list[tuple[dict[str, Any], np.ndarray]]:
-    """Completed single models whose out-of-fold predictions cover every validation row, best
-    validation score first (the dummy baseline left out)."""
+def _pool(
+    store: Store, run_id: str, first_fold: np.ndarray
+) -> list[tuple[dict[str, Any], np.ndarray]]:
+    """Completed single models whose out-of-fold predictions cover the first validation fold
+    at least (every trial runs it first; one cut to save time may have stopped there), the dummy
+    baseline left out."""
     pool = []
     for cand in store.db.candidates(run_id, refits=False):
         oof = cand["details"].get("oof")
@@ -176,10 +179,17 @@ def _pool(store: Store, run_id: str, n_folds_rows: int) -> list[tuple[dict[str, 
             continue
         if values.ndim == 2:  # probabilities stored as float32: sum to one again
             values /= values.sum(axis=1, keepdims=True)
-        covered = ~np.isnan(values.reshape(len(values), -1)).any(axis=1)
-        if covered.sum() == n_folds_rows:
+        if not np.isnan(values[first_fold]).any():
             pool.append((cand, values))
     return pool
+
+
+def _covered_folds(
+    members: list[tuple[dict[str, Any], np.ndarray]], folds: list[np.ndarray]
+) -> list[np.ndarray]:
+    """The validation folds every member predicted: an ensemble is selected and scored on
+    those (all of them, unless a member was cut to fewer folds to keep the budget)."""
+    return [rows for rows in folds if not any(np.isnan(v[rows]).any() for _, v in members)]
 
 
 def build_ensembles(
@@ -191,9 +201,7 @@ def build_ensembles(
         return []
     splits, metric = plan.splits, plan.metric
     folds = [np.asarray(val) for _, val in splits.folds]
-    scorer = _FoldScorer(schema, plan.y[splits.train], folds, metric)
-    validated = np.unique(np.concatenate(folds))
-    pool = _pool(store, run_id, len(validated))
+    pool = _pool(store, run_id, folds[0])
     sign = 1 if metric.greater_is_better else -1
     pool.sort(key=lambda item: -sign * float(item[0]["val_score"]))
     done = {c["name"] for c in store.db.candidates(run_id)}
@@ -202,6 +210,8 @@ def build_ensembles(
         members = [(c, v) for c, v in pool if c["kind"] in kinds]
         if name in done or len(members) < 2 or {c["kind"] for c, _ in members} != set(kinds):
             continue
+        covered = _covered_folds(members, folds)
+        scorer = _FoldScorer(schema, plan.y[splits.train], covered, metric)
         try:
             rows.append(_build(store, run_id, plan, name, kinds, members, models, scorer, seed))
         except Exception as exc:  # an ensemble that cannot be built must not end the run
@@ -257,13 +267,15 @@ def _build(
     }
     path, sha256 = store.save_model(run_id, name, ensemble, manifest)
     described = ", ".join(f"{n} {w:.2f}" for n, w in manifest["members"].items())
+    n_folds = len(plan.splits.folds)
+    on_folds = f" on {len(scorer.folds)} of {n_folds} folds" * (len(scorer.folds) < n_folds)
     row = {
         "name": name,
         "family": FAMILY,
         "kind": kind,
         "status": "completed",
         "reason": (
-            f"greedy ensemble selection over out-of-fold predictions: {described}; its "
+            f"greedy ensemble selection over out-of-fold predictions{on_folds}: {described}; its "
             "validation score is in-sample (the weights were chosen on those predictions)"
         ),
         "val_score": float(np.mean(fold_scores)),

@@ -59,6 +59,11 @@ DEADLINE_GRACE_S = 5.0  # past its allowance, preparation that cannot stop is en
 # a few steps and take the trial past its time (FSDD at 300 s on busy cores: 51 s shared by four
 # fits of the audio CNN took 109 s).
 MIN_NETWORK_FIT_S = 20.0
+# A self-limiting trial whose allowance gives each of its planned fits less than
+# MIN_NETWORK_FIT_S runs fewer folds from the start, each given at least this (and no refit):
+# one fit of 40 s trains a network far better than six of 7 s (electricity at 120 s: four
+# networks trained 2-6 s each, one fold kept, and 45 s of the budget went unused).
+STARVED_FIT_S = 2 * MIN_NETWORK_FIT_S
 LATE_SCORE_ROWS = 500  # training-score and latency rows for a trial already past its allowance
 
 
@@ -235,6 +240,7 @@ def _cross_validate(
     limit: int | None,
     allowance: _Allowance,
     n_fits: int,
+    n_folds: int,
 ) -> tuple[list[dict[str, float]], list[float] | None, float | None, _Fitted, np.ndarray | None]:
     """Metrics of every fold; for a single holdout fold the bootstrap spread of its score.
 
@@ -247,7 +253,8 @@ def _cross_validate(
     remaining folds and the refit would take it past its time (``spec.max_time_s``): its score
     is then the mean of the folds done (one fold: the bootstrap spread of its score). One that
     stops itself stops after a fold that its clock ended when too little is left for the rest
-    (``MIN_NETWORK_FIT_S`` a fit).
+    (``MIN_NETWORK_FIT_S`` a fit). Only the first ``n_folds`` folds are run (see
+    ``_planned_folds``).
     """
     train = spec.splits.train
     task = get_task(spec.schema.task)
@@ -259,7 +266,7 @@ def _cross_validate(
     if spec.schema.task.is_supervised:
         width = (len(spec.schema.classes or []),) if spec.schema.task.is_classification else ()
         oof = np.full((len(train), *width), np.nan)
-    for k, (fold_train, fold_val) in enumerate(spec.splits.folds):
+    for k, (fold_train, fold_val) in enumerate(spec.splits.folds[:n_folds]):
         fitted = _fit_rows(
             spec,
             template,
@@ -280,10 +287,10 @@ def _cross_validate(
             probed.append(task.predict(fitted.model, spec.X.iloc[probe]))
         if len(fold_metrics) == 1:
             spread = task.spread(spec.metric, y_val, predictions, spec.random_state)
-        if k + 1 < len(spec.splits.folds) and _over_time(spec, allowance, k + 1, n_fits - k - 1):
+        if k + 1 < n_folds and _over_time(spec, allowance, k + 1, n_fits - k - 1):
             break
         enough = k + 1 >= task.min_folds(spec.schema)  # the folds its ranking needs are done
-        more = k + 1 < len(spec.splits.folds)
+        more = k + 1 < n_folds
         if more and enough and _starved(fitted.model, allowance, n_fits - k - 1):
             break
     across = task.across_folds(probed, spec.schema, spec.random_state) if probe is not None else {}
@@ -291,6 +298,20 @@ def _cross_validate(
         for metrics in fold_metrics:
             metrics[key] = float(np.mean(values))
     return fold_metrics, across.get(spec.metric), spread, fitted, oof
+
+
+def _planned_folds(spec: TrialSpec, allowance: _Allowance, n_fits: int) -> int:
+    """The folds a trial runs: all of them, unless it is self-limiting and its allowance would
+    give each of its fits (the folds and the refit) less than ``MIN_NETWORK_FIT_S``; then one
+    fold per ``STARVED_FIT_S`` of its allowance (at least the folds its task's ranking needs),
+    each trained with a full share, the last fold's model kept."""
+    n_folds = len(spec.splits.folds)
+    share = allowance.next_fit_s(n_fits)
+    if share is None or share >= MIN_NETWORK_FIT_S or not get_family(spec.family).self_limiting:
+        return n_folds
+    fits = int(share * n_fits // STARVED_FIT_S)
+    needed = get_task(spec.schema.task).min_folds(spec.schema)
+    return min(n_folds, max(needed, fits, 1))
 
 
 def _starved(model: Any, allowance: _Allowance, fits_left: int) -> bool:
@@ -334,9 +355,12 @@ def _run(spec: TrialSpec) -> TrialResult:
     if len(spec.splits.folds) == 1:  # one holdout: its rows are a part of the training rows
         to_predict += len(spec.splits.folds[0][1]) - n_train
     allowance = _Allowance(spec.max_time_s, to_predict)
+    planned = _planned_folds(spec, allowance, n_fits)
+    if planned < len(spec.splits.folds):
+        n_fits = planned  # fewer folds, and the last one's model kept
 
     fold_metrics, compared, holdout_spread, kept, oof = _cross_validate(
-        spec, template, limit, allowance, n_fits
+        spec, template, limit, allowance, n_fits, planned
     )
     if compared is not None:  # a score of the fold models together (e.g. their stability)
         fold_scores = list(compared)

@@ -7,7 +7,8 @@ fit, and train a network of :mod:`~mlvsdl.families.image.nets` with the core loo
 
 With a wall-clock allowance (``max_time_s``) the learning-rate schedule is fitted to it: the
 warmup + cosine schedule advances by steps or by elapsed time, whichever is further along, and
-reaches its floor at ``TIME_SHARE`` of the time left when training starts, so a network stopped
+reaches its floor at ``TIME_SHARE`` of the time left when training starts (``TimedTrainer``,
+which every network shares), so a network stopped
 by the clock has annealed instead of being cut off at a high learning rate (the rest trains at
 the floor). ``fit_schedule_to_time=False`` keeps the core, step-only schedule. The estimators
 plug that trainer into ``NetworkEstimator.fit`` through its ``_trainer`` hook.
@@ -15,8 +16,6 @@ plug that trainer into ``NetworkEstimator.fit`` through its ``_trainer`` hook.
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import asdict
 from typing import Any
 
@@ -33,14 +32,12 @@ from mlvsdl.families.dl.network import (
     NetworkRegressorMixin,
     TimedTrainer,
 )
-from mlvsdl.families.dl.trainer import TrainConfig, _warmup_cosine
+from mlvsdl.families.dl.trainer import TrainConfig
 from mlvsdl.families.image.nets import ConvNetConfig, build_conv_net
 from mlvsdl.features.image import image_arrays
 from mlvsdl.types import Schema
 
 __all__ = ["ConvNetClassifier", "ConvNetRegressor", "build_image_net_pipeline"]
-
-TIME_SHARE = 0.85  # of the allowance planned for training: the rest absorbs load swings
 
 
 class _ConvNet(NetworkEstimator):
@@ -88,8 +85,8 @@ class _ConvNet(NetworkEstimator):
         )
 
     def _trainer(self, module: nn.Module, config: TrainConfig) -> TimedTrainer:
-        """The core loop with its schedule fitted to ``max_time_s`` (see the class below)."""
-        return _TimeScheduledTrainer(module, self._loss(), config, self.fit_schedule_to_time)
+        """The core loop with its schedule fitted to ``max_time_s`` unless told not to."""
+        return TimedTrainer(module, self._loss(), config, self.fit_schedule_to_time)
 
     def _fit_inputs(self, X: Any) -> tuple[Tensor, ...]:
         array = _as_batch(X)
@@ -123,47 +120,6 @@ class _ConvNet(NetworkEstimator):
 
     def _build_module(self, config: dict[str, Any]) -> nn.Module:
         return build_conv_net(ConvNetConfig(**config))
-
-
-class _TimeScheduledTrainer(TimedTrainer):
-    """The core loop whose warmup + cosine schedule runs on the larger of two clocks.
-
-    With no allowance it is the core schedule, step for step. With one, the same warmup +
-    cosine runs on ``max(step / scheduled steps, elapsed / (TIME_SHARE * time left))``: when
-    the allowance is the tighter limit, the warmup and the decay to the floor still happen
-    before time runs out.
-    """
-
-    def __init__(
-        self, module: nn.Module, loss_fn: Any, config: TrainConfig, use_time: bool
-    ) -> None:
-        super().__init__(module, loss_fn, config)
-        self.use_time = use_time and config.max_time_s is not None
-
-    def configure_optimizers(
-        self, total_steps: int
-    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
-        optimizer, _ = super().configure_optimizers(total_steps)
-        cfg, start = self.config, time.perf_counter()
-        budget = None  # seconds from now to TIME_SHARE of what is left of the allowance
-        if self.use_time:
-            budget = TIME_SHARE * max(getattr(self, "_deadline", math.inf) - start, 1e-3)
-        by_step = _warmup_cosine(
-            round(cfg.warmup_fraction * total_steps), total_steps, cfg.min_lr_fraction
-        )
-        floor, warmup = cfg.min_lr_fraction, cfg.warmup_fraction
-
-        def multiplier(step: int) -> float:
-            if budget is None:
-                return by_step(step)
-            elapsed = (time.perf_counter() - start) / budget
-            progress = max((step + 1) / max(1, total_steps), elapsed)
-            if progress < warmup:
-                return progress / warmup
-            progress = min(1.0, (progress - warmup) / (1 - warmup))
-            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
-
-        return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, multiplier)
 
 
 def _as_batch(X: Any) -> np.ndarray:
