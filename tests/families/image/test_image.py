@@ -126,16 +126,15 @@ def test_compare_and_predict_on_a_folder_of_png_files(tmp_path, monkeypatch):
     assert out["prediction"].iloc[0] in {"odd", "even"}
 
 
-def test_schedule_decays_within_the_time_allowance():
+def test_the_conv_net_trains_with_the_time_fitted_schedule_unless_told_not_to():
+    """The schedule itself is tested on a fake clock (tests/families/dl/test_network.py)."""
+    from torch import nn
+
+    from mlvsdl.families.dl.network import TimedTrainer
+    from mlvsdl.families.dl.trainer import TrainConfig
     from mlvsdl.families.image.dl import ConvNetClassifier
 
-    X, y, _ = digits(Task.MULTICLASS)
-    images = np.stack([np.asarray(a, np.float32).reshape(1, 8, 8) for a in X.iloc[:, 0]])
-    model = ConvNetClassifier(
-        width=4, max_epochs=10_000, max_time_s=3.0, patience=None, random_state=0
-    )
-    model.fit(images, y)
-    assert model.stop_reason_ == "time" and len(model.history_) < 10_000
-    lrs = [row["lr"] for row in model.history_]
-    assert max(lrs) > 0.5 * model.lr  # warmed up, then decayed by the clock, not the epochs
-    assert lrs[-1] <= 0.05 * model.lr
+    config = TrainConfig(max_time_s=3.0)
+    on = ConvNetClassifier(max_time_s=3.0)._trainer(nn.Linear(2, 2), config)
+    off = ConvNetClassifier(fit_schedule_to_time=False)._trainer(nn.Linear(2, 2), config)
+    assert isinstance(on, TimedTrainer) and on.time_schedule and not off.time_schedule

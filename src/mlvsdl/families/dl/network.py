@@ -45,6 +45,7 @@ from mlvsdl.families.dl.trainer import (
     TrainConfig,
     Trainer,
     TrainResult,
+    _warmup_cosine,
     predict_module,
     resolve_device,
     seeded,
@@ -64,6 +65,11 @@ PREDICT_BATCH_SIZE = 512
 MIN_TRAIN_S = 1e-3  # an allowance used up before training still trains one step
 MIN_TRAIN_SHARE = 0.25  # of its allowance a network trains for, however long inputs took
 TIME_SHARE = 0.85  # of the allowance the schedule plans to anneal within: the rest absorbs load
+# The clock takes over the schedule when, at the pace so far, the planned steps would take this
+# many times the time to anneal within: clearly bound by time (a 40-s allowance for 100 epochs
+# of 2 s), not a seeded fit with time to spare slowed for a moment by other load.
+CLOCK_BINDS = 1.5
+PACE_STEPS = 5  # steps after the first that measure the pace: one step's stall is not a pace
 
 
 class TimedTrainer(Trainer):
@@ -76,8 +82,10 @@ class TimedTrainer(Trainer):
     when the clock is the tighter limit the warmup and the decay to the floor still happen
     before time runs out, instead of the network being stopped a few epochs into a schedule
     planned for ``max_epochs`` (electricity at 120 s: four tabular networks stopped inside
-    their warmup, two of them at chance). Without an allowance it is the core schedule, step for
-    step, so a seeded fit is reproducible.
+    their warmup, two of them at chance). The clock takes over only when, at the pace measured
+    after the first step, the steps planned would take ``CLOCK_BINDS`` times that time: a fit
+    with time to spare (or none given) follows the core schedule step for step, so a seeded fit
+    is reproducible.
     """
 
     _deadline = math.inf  # perf_counter() seconds; set by fit
@@ -112,10 +120,17 @@ class TimedTrainer(Trainer):
         cfg, start = self.config, time.perf_counter()
         budget = TIME_SHARE * max(self._deadline - start, 1e-3)  # seconds to anneal within
         floor, warmup = cfg.min_lr_fraction, cfg.warmup_fraction
+        by_step = _warmup_cosine(round(warmup * total_steps), total_steps, floor)
+        first: list[float] = []  # when the first step ended: its set-up cost is not a pace
 
         def multiplier(step: int) -> float:
-            elapsed = (time.perf_counter() - start) / budget
-            progress = max((step + 1) / max(1, total_steps), elapsed)
+            now = time.perf_counter()
+            if step == 1:
+                first.append(now)
+            pace = (now - first[0]) / (step - 1) if step > PACE_STEPS else 0.0
+            if pace * total_steps <= CLOCK_BINDS * budget:
+                return by_step(step)
+            progress = max((step + 1) / max(1, total_steps), (now - start) / budget)
             if progress < warmup:
                 return progress / warmup
             progress = min(1.0, (progress - warmup) / (1 - warmup))
