@@ -241,7 +241,8 @@ def forecast_options(
     k = min(room, MAX_WINDOWS)
     notes.append(
         f"forecast: frequency {freq}, seasonal period {season} (MASE's scale), horizon {h}; "
-        f"rolling-origin backtest over {k} validation window(s) and the last window as test"
+        f"rolling-origin backtest: the last {h} points of each series are the test window, "
+        f"before them {k} validation window(s) by default (--cv sets it, at most {room})"
     )
     options = {
         "time": time,

@@ -271,7 +271,7 @@ def forecast_frame(
     moved = _final(estimator).update(X, y, horizon)
     rows = moved.future_frame(horizon)
     o = schema.options
-    known = list(o.get("known") or ())
+    known = list(o.get("known") or ()) if moved.uses_known else []
     if known:
         keys = [k for k in (o.get("series"), o["time"]) if k]
         if future is None or any(k not in future.columns for k in known):

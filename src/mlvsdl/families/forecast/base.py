@@ -131,6 +131,11 @@ class BaseForecaster(BaseEstimator):
         self.known = known
         self.random_state = random_state
 
+    @property
+    def uses_known(self) -> bool:
+        """Whether forecasts read the known covariates of the periods forecast."""
+        return False
+
     # --- subclass hooks -----------------------------------------------------------------------
 
     def _fit_series(self, histories: list[Series]) -> None:

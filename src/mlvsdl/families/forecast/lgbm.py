@@ -79,6 +79,10 @@ class LGBMForecaster(BaseForecaster):
             random_state=random_state,
         )
 
+    @property
+    def uses_known(self) -> bool:
+        return bool(self.known)
+
     # --- features -----------------------------------------------------------------------------
 
     def _rows(
