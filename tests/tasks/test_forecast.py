@@ -187,7 +187,7 @@ def test_the_leak_check_catches_a_fold_given_a_point_of_its_window(monkeypatch):
         ("bad_date", {}, DataError, "is not a date: 'someday'"),
         ("duplicate", {}, DataError, "series 'S1' has the time 2018-01-01 00:00:00 more than once"),
         ("gap", {}, DataError, "series 'S0' has gaps"),
-        ("short", {}, DataError, "series 'S2' has 20 points"),
+        ("short", {}, DataError, "series 'S2' has 15 points"),
         (None, {"known": ("Nope",)}, ConfigError, "--known 'Nope' is not a covariate"),
     ],
 )
@@ -200,7 +200,7 @@ def test_bad_forecast_input_is_one_line_and_stores_nothing(change, kwargs, error
     elif change == "gap":
         table = table.drop(index=10)
     elif change == "short":
-        table = table[~((table["Store"] == "S2") & (table.index % 48 >= 20))]
+        table = table[~((table["Store"] == "S2") & (table.index % 48 >= 15))]
     options = {"time_column": "Date", "series": "Store", "horizon": 6}
     if "time" in kwargs:
         options["time_column"] = kwargs.pop("time")

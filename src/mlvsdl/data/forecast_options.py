@@ -54,8 +54,9 @@ def season_of(freq: str) -> int:
 
 
 def min_train_length(horizon: int, season: int) -> int:
-    """The shortest history a model is fitted on: two seasons, and at least the horizon."""
-    return max(2 * season if season > 1 else 0, horizon, 8)
+    """The shortest history a model is fitted on: the horizon, and at least 8 points (seasonal
+    models need two seasons and fall back to their non-seasonal form on a shorter history)."""
+    return max(horizon, 8)
 
 
 def refuse_forecast_options(task: Task | None, **given: Any) -> None:
@@ -79,7 +80,7 @@ def _check_horizon(horizon: Any) -> int:
     return int(horizon)
 
 
-def _parse_time(values: pd.Series, name: str) -> pd.Series:
+def _parse_time(values: pd.Series, name: str, dayfirst: bool = False) -> pd.Series:
     """Datetimes, or whole numbers (steps); a one-line error naming a bad value."""
     if values.isna().any():
         row = int(np.flatnonzero(values.isna().to_numpy())[0])
@@ -94,7 +95,7 @@ def _parse_time(values: pd.Series, name: str) -> pd.Series:
                 "whole numbers (0, 1, 2, ...)."
             )
         return numeric.round().astype(np.int64)
-    parsed = pd.to_datetime(values.astype(str), errors="coerce", format="mixed")
+    parsed = pd.to_datetime(values.astype(str), errors="coerce", format="mixed", dayfirst=dayfirst)
     if parsed.isna().any():
         bad = values[parsed.isna()].iloc[0]
         raise DataError(
@@ -213,7 +214,9 @@ def forecast_options(
             "forecast needs one per period) or drop the series."
         )
     frame[target] = y.astype(np.float64)
-    frame[time] = _parse_time(frame[time], time)
+    raw_times = frame[time]
+    frame[time] = _parse_time(raw_times, time)
+    textual = not (pd.api.types.is_numeric_dtype(raw_times) or raw_times.dtype.kind == "M")
     left_out = [c for c in frame.columns if c not in (time, series, target, *known)]
     if left_out:
         notes.append(
@@ -224,8 +227,19 @@ def forecast_options(
     if series is not None:
         frame[series] = frame[series].astype(str)
     order = [series, time] if series else [time]
-    frame = frame.sort_values(order, kind="stable").reset_index(drop=True)
-    freq = _infer_freq(frame, time, series)
+    unsorted = frame
+    frame = unsorted.sort_values(order, kind="stable").reset_index(drop=True)
+    dayfirst = False
+    try:
+        freq = _infer_freq(frame, time, series)
+    except DataError:  # 05-02-2010 read month first is irregular: try the day first
+        if not textual:
+            raise
+        unsorted[time] = _parse_time(raw_times, time, dayfirst=True)
+        frame = unsorted.sort_values(order, kind="stable").reset_index(drop=True)
+        freq = _infer_freq(frame, time, series)
+        dayfirst = True
+        notes.append(f"the dates in {time!r} are read day first (DD-MM-YYYY)")
     lengths = check_forecast_frame(frame, time, series, freq)
     season = season_of(freq)
     shortest = min(lengths)
@@ -250,6 +264,7 @@ def forecast_options(
         "horizon": h,
         "known": list(known),
         "freq": freq,
+        "dayfirst": dayfirst,
         "season": season,
         "windows": k,
         "max_windows": room,

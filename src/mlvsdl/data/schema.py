@@ -129,7 +129,7 @@ def infer_schema(
         if name == excluded:
             continue
         info, converted, column_notes = _infer_column(name, frame[name])
-        if converted is not None:
+        if converted is not None and name != options.get("series"):  # forecast ids stay text
             frame[name] = converted
         columns.append(info)
         notes += column_notes

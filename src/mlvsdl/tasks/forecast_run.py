@@ -48,7 +48,12 @@ def history_from_frame(
     if o["freq"] == "step":
         frame[time] = pd.to_numeric(frame[time], errors="coerce")
     else:
-        frame[time] = pd.to_datetime(frame[time].astype(str), errors="coerce", format="mixed")
+        frame[time] = pd.to_datetime(
+            frame[time].astype(str),
+            errors="coerce",
+            format="mixed",
+            dayfirst=bool(o.get("dayfirst", False)),
+        )
     if frame[time].isna().any():
         raise DataError(f"the history's time column {time!r} has empty or unreadable values.")
     if series:

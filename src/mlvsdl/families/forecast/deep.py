@@ -3,10 +3,11 @@
 Every network reads a window of the series' last ``context`` values divided by the window's
 level (``windows.py``; points before a series' start are the first value, with a mask of observed
 points as a second channel) and answers the next H values in the same units (direct
-multi-horizon: one output per step). Training windows are every origin of every series whose H
-targets lie before its last H points; the last window of each series is the validation set for
-early stopping (L1 loss, so the fit favours a low MASE), and its errors, each divided by the
-series' MASE scale, give the conformal intervals. The best epoch's weights are kept (no refit).
+multi-horizon: one output per step), as the change from the window's last value (a network
+stopped early starts from the naive forecast). Training windows are every origin of every series
+whose H targets lie before its last H points; the last window of each series is the validation
+set for early stopping (L1 loss, so the fit favours a low MASE), and its errors, each divided by
+the series' MASE scale, give the conformal intervals. The best epoch's weights are kept (no refit).
 
 The modules:
 
@@ -139,6 +140,19 @@ class _PatchTST(nn.Module):
 _MODULES = {"lstm": _LSTM, "tcn": _TCN, "nbeats": _NBeats, "patchtst": _PatchTST}
 
 
+class _FromLastValue(nn.Module):
+    """The network's output added to the window's last (scaled) value: it learns the change from
+    the naive forecast, so a network stopped early by its clock starts from the naive answer,
+    not from zero."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.inner(x) + x[:, -1:, 0]
+
+
 def _inputs(window: np.ndarray) -> tuple[np.ndarray, float]:
     """(context, 2): the window over its level (the first value before the series starts) and
     the mask of observed points; and the level."""
@@ -197,7 +211,8 @@ class NetForecaster(BaseForecaster, NetworkEstimator):
         )
 
     def _build_module(self, config: dict[str, Any]) -> nn.Module:
-        return _MODULES[config["net"]](config["context"], config["horizon"], config["width"])
+        inner = _MODULES[config["net"]](config["context"], config["horizon"], config["width"])
+        return _FromLastValue(inner)
 
     def _loss(self) -> nn.Module:
         return nn.L1Loss()

@@ -18,6 +18,7 @@ round, ``families/ml/lgbm.py``).
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -124,22 +125,35 @@ class LGBMForecaster(BaseForecaster):
     def _series_rows(
         self, h: Series, origins: np.ndarray, last_target: int
     ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+        """Feature rows, scaled targets and levels for every (origin, step) of one series whose
+        target index is at most ``last_target`` (vectorized over origins and steps)."""
         L, H = self.context_, int(self.horizon)
-        known = self._known_values(h.known)
+        if not len(origins):
+            return [], [], []
+        values = h.values
+        padded = np.concatenate([np.full(L - 1, np.nan), values])
+        windows = np.lib.stride_tricks.sliding_window_view(padded, L)[origins]  # (O, L)
+        observed = np.where(np.isfinite(windows), np.abs(windows), np.nan)
+        with np.errstate(invalid="ignore"):
+            levels = np.nanmean(observed, axis=1)
+        levels = np.where(np.isfinite(levels) & (levels > 0), levels, 1.0)
+        lags = windows / levels[:, None]
+        recent = lags[:, -max(int(self.season), 4) :]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            stats = np.column_stack([np.nanmean(recent, axis=1), np.nanstd(recent, axis=1)])
         times = pd.DatetimeIndex(h.times) if self.freq != "step" else h.times.to_numpy()
-        X, y, lv = [], [], []
-        for t in origins:
-            steps = np.arange(1, H + 1)
-            steps = steps[t + steps <= last_target]
-            if not len(steps):
-                continue
-            rows, level = self._rows(
-                window_at(h.values, int(t), L), steps, times[t + steps], known[t + steps]
-            )
-            X.append(rows)
-            y.append(h.values[t + steps] / level)
-            lv.append(np.full(len(steps), level))
-        return X, y, lv
+        cal = calendar(times, self.freq, int(self.season))  # (n, 3)
+        known = self._known_values(h.known)
+        steps = np.arange(1, H + 1)
+        o_idx, s_idx = np.meshgrid(np.arange(len(origins)), steps, indexing="ij")
+        target = origins[o_idx] + s_idx
+        keep = target <= last_target
+        o_idx, s_idx, target = o_idx[keep], s_idx[keep], target[keep]
+        X = np.column_stack(
+            [lags[o_idx], stats[o_idx], s_idx, cal[target], known[target].reshape(len(target), -1)]
+        )
+        return [X], [values[target] / levels[o_idx]], [levels[o_idx]]
 
     def _model(self, rounds: int, max_time_s: float | None) -> TimedLGBMRegressor:
         return TimedLGBMRegressor(
