@@ -2,7 +2,9 @@
 
 Each training row is an origin ``t`` of a series and a step ``h`` in 1..H: its features are the
 window's last values divided by its level (``windows.py``), the mean and standard deviation of
-the last season (or four points), the step ``h``, the calendar of the target time (month, week
+the last season (or four points), the step ``h``, the step's seasonal naive value (the lag one
+season before the target, ``m * ceil(h / m) - h`` before the origin: trees find the interaction of
+step and lag position hard to learn), the calendar of the target time (month, week
 of year, day of week; for whole steps the position in the season) and the known covariates at
 the target time; its target is ``y[t+h]`` divided by the same level. One model answers every
 step (direct multi-horizon, the step a feature), so no forecast feeds another.
@@ -53,7 +55,7 @@ class LGBMForecaster(BaseForecaster):
         n_estimators: int = 500,
         learning_rate: float = 0.05,
         num_leaves: int = 31,
-        max_rows: int = 200_000,
+        max_rows: int = 100_000,
         max_time_s: float | None = None,
         n_jobs: int = 1,
         time: str = "time",
@@ -101,15 +103,26 @@ class LGBMForecaster(BaseForecaster):
         stats = [recent.mean(), recent.std()] if len(recent) else [np.nan, np.nan]
         base = np.concatenate([lags, stats])
         cal = calendar(times, self.freq, int(self.season))
+        back = self._back(steps)  # points before the window's end of each step's seasonal value
+        seasonal = np.where(
+            back < len(lags), lags[len(lags) - 1 - np.minimum(back, len(lags) - 1)], np.nan
+        )
         rows = np.column_stack(
             [
                 np.repeat(base[None, :], len(steps), axis=0),
                 steps,
+                seasonal,
                 cal,
                 known.reshape(len(steps), -1),
             ]
         )
         return rows, level
+
+    def _back(self, steps: np.ndarray) -> np.ndarray:
+        """For each step h, how far before the origin its seasonal naive value lies:
+        ``m * ceil(h / m) - h`` (the last value, ``0``, when there is no season)."""
+        m = max(int(self.season), 1)
+        return m * np.ceil(steps / m).astype(np.int64) - steps
 
     def _known_values(self, frame: pd.DataFrame) -> np.ndarray:
         if not self.known:
@@ -150,8 +163,17 @@ class LGBMForecaster(BaseForecaster):
         target = origins[o_idx] + s_idx
         keep = target <= last_target
         o_idx, s_idx, target = o_idx[keep], s_idx[keep], target[keep]
+        back = self._back(s_idx)
+        seasonal = np.where(back < L, lags[o_idx, L - 1 - np.minimum(back, L - 1)], np.nan)
         X = np.column_stack(
-            [lags[o_idx], stats[o_idx], s_idx, cal[target], known[target].reshape(len(target), -1)]
+            [
+                lags[o_idx],
+                stats[o_idx],
+                s_idx,
+                seasonal,
+                cal[target],
+                known[target].reshape(len(target), -1),
+            ]
         )
         return [X], [values[target] / levels[o_idx]], [levels[o_idx]]
 
