@@ -160,6 +160,22 @@ def compare(
             "split; validation folds come from DATA alone.",
         ),
     ] = None,
+    time_column: Annotated[
+        str | None,
+        typer.Option("--time", help="--task forecast or recommend: the time column"),
+    ] = None,
+    series: Annotated[
+        str | None,
+        typer.Option(help="--task forecast: the series id column (default: one series)."),
+    ] = None,
+    horizon: Annotated[
+        int | None,
+        typer.Option(help="--task forecast: steps ahead to forecast (each backtest window)."),
+    ] = None,
+    known: Annotated[
+        str | None,
+        typer.Option(help="--task forecast: comma-separated covariates known in advance."),
+    ] = None,
     refit_all: Annotated[
         bool,
         typer.Option(
@@ -229,6 +245,10 @@ def compare(
             dims=dims,
             k=k,
             test=test,
+            time_column=time_column,
+            series=series,
+            horizon=horizon,
+            known=_split(known),
             refit_all=refit_all,
             mlflow=True if mlflow == OPTIONAL_VALUE["--mlflow"] else mlflow,
             resume=resume,
@@ -307,12 +327,12 @@ def show(run: RunArg, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
 def predict(
     run: RunArg,
     data: Annotated[
-        str,
+        str | None,
         typer.Argument(
             help="Rows to predict, same columns as training; or a folder or file of images or "
-            "audio."
+            "audio. Not with --horizon."
         ),
-    ],
+    ] = None,
     model: Annotated[str | None, typer.Option(help="Model name (default: the best).")] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="CSV to write (default: stdout).")
@@ -321,8 +341,17 @@ def predict(
     na_values: NaOpt = None,
     store: StoreOpt = None,
     on_bad_file: BadFileOpt = "skip",
+    horizon: Annotated[
+        int | None,
+        typer.Option(help="Forecasting runs: write the next H rows of every series."),
+    ] = None,
+    history: Annotated[
+        str | None,
+        typer.Option(help="With --horizon: the series' history (default: the run's own data)."),
+    ] = None,
 ) -> None:
-    """Predict new rows with a run's best (or named) model."""
+    """Predict new rows with a run's best (or named) model; for a forecasting run, the next
+    --horizon rows of every series."""
     from mlvsdl.result import load_run
     from mlvsdl.store.artifacts import write_bytes_atomic
 
@@ -330,7 +359,14 @@ def predict(
     read_options: dict[str, object] = {"names": _split(names), "on_bad_file": on_bad_file}
     if na_values is not None:
         read_options["na_values"] = _split(na_values)
-    predictions = result.predict(data, model=model, **read_options)
+    if horizon is not None or history is not None:
+        from mlvsdl.tasks.forecast_run import predict_forecast
+
+        predictions = predict_forecast(result, data, horizon, history, model, read_options)
+    elif data is None:
+        raise typer.BadParameter("give DATA (the rows to predict), or --horizon H for a forecast.")
+    else:
+        predictions = result.predict(data, model=model, **read_options)
     buffer = io.StringIO()
     predictions.to_csv(buffer, index=False)
     if output is None:

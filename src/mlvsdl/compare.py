@@ -90,6 +90,10 @@ def compare(
     dims: int | None = None,
     k: int | None = None,
     test: Any = None,
+    time_column: str | None = None,
+    series: str | None = None,
+    horizon: int | None = None,
+    known: Sequence[str] | None = None,
     refit_all: bool = False,
     mlflow: str | bool | None = None,
     resume: str | None = None,
@@ -136,6 +140,12 @@ def compare(
         test: the user's own test rows (a file, read with the same options, or a DataFrame)
             with the training data's columns; they become the test split (``test_size`` is then
             unused) and the validation folds come from ``data`` alone.
+        time_column: for ``task="forecast"``, the time column (dates, or whole-number steps;
+            ``--time`` on the command line, ``RunOptions.time``).
+        series: for ``task="forecast"``, the series id column (None: the table is one series).
+        horizon: for ``task="forecast"``, the steps ahead to forecast (and each backtest
+            window's length).
+        known: for ``task="forecast"``, covariates known in advance (holidays, prices).
         refit_all: after testing, refit the recommended model's family on every row (training
             and test) and store it as ``<model>_all``: unranked, with no test score.
         mlflow: also log the finished run to MLflow: True for a SQLite tracking database in the
@@ -170,6 +180,10 @@ def compare(
         dims=dims,
         k=k,
         test=test,
+        time=time_column,
+        series=series,
+        horizon=horizon,
+        known=tuple(known) if known is not None else None,
     )
     plan = plan_run(data, options)
     check_executor(jobs, ray)

@@ -77,6 +77,10 @@ class RunOptions:
     dims: int | None = None  # --task embed: coordinates per row
     k: int | None = None  # --task cluster: the number of clusters (None: each family's rule)
     test: Any = None  # the user's own test rows (--test): a path, or a DataFrame from Python
+    time: str | None = None  # --task forecast or recommend: the time column
+    series: str | None = None  # --task forecast: the series id column (None: one series)
+    horizon: int | None = None  # --task forecast: steps ahead
+    known: tuple[str, ...] | None = None  # --task forecast: covariates known in advance
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; an in-memory test frame is named, not stored (the store keeps no data)."""
@@ -91,6 +95,8 @@ class RunOptions:
             known["test"] = None  # cannot be read again; rundata refuses in-memory runs anyway
         if known.get("families") is not None:
             known["families"] = tuple(known["families"])
+        if known.get("known") is not None:
+            known["known"] = tuple(known["known"])
         reads = known.get("read_options") or {}
         known["read_options"] = {
             k: tuple(v) if isinstance(v, list) else v for k, v in reads.items()
@@ -106,6 +112,10 @@ class RunOptions:
             "contamination": self.contamination,
             "dims": self.dims,
             "k": self.k,
+            "time": self.time,
+            "series": self.series,
+            "horizon": self.horizon,
+            "known": self.known,
         }
         return {k: v for k, v in given.items() if v is not None}
 
@@ -149,8 +159,9 @@ def plan_run(data: Any, options: RunOptions) -> RunPlan:
     y = frame[column].to_numpy() if column is not None else None
     n_rows = n_given_train or len(frame)
     n_folds = max(o.cv or auto_folds(n_rows, schema.modality), spec.min_folds(schema))
+    n_folds = spec.fold_count(schema, o.cv, n_folds)
     if n_given_train is None:
-        splits = spec.split(y, len(frame), o.test_size, n_folds, o.seed)
+        splits = spec.split_for(schema, y, len(frame), o.test_size, n_folds, o.seed)
         spec.check_splits(schema, splits)
     else:
         splits = _given_test_splits(

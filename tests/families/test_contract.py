@@ -17,7 +17,10 @@ from mlvsdl.types import SUPERVISED, Kind, Modality, Task
 from tests.conftest import make_table
 
 TABULAR = [f for f in all_families() if Modality.TABULAR in f.modalities]
-CASES = [(f, task) for f in TABULAR for task in sorted(f.tasks, key=str)]
+# forecasters are fitted on a history and answer its future: tests/families/test_forecast_contract
+CASES = [
+    (f, task) for f in TABULAR for task in sorted(f.tasks, key=str) if task is not Task.FORECAST
+]
 
 
 def _fast(estimator):

@@ -19,6 +19,7 @@ import pandas as pd
 from mlvsdl.data.class_label import class_label
 from mlvsdl.data.cluster_k import check_k
 from mlvsdl.data.embed_options import embed_options
+from mlvsdl.data.forecast_options import forecast_options, refuse_forecast_options
 from mlvsdl.data.label import anomaly_label, check_contamination
 from mlvsdl.data.load import normalize_columns
 from mlvsdl.data.media import media_kind
@@ -55,6 +56,10 @@ def infer_schema(
     contamination: float | None = None,
     dims: int | None = None,
     k: int | None = None,
+    time: str | None = None,
+    series: str | None = None,
+    horizon: int | None = None,
+    known: tuple[str, ...] | None = None,
 ) -> tuple[pd.DataFrame, Schema]:
     """Validate ``df`` for its task and infer its Schema.
 
@@ -77,7 +82,16 @@ def infer_schema(
         raise DataError("the table has no rows; give a table with data rows.")
     requested = _parse_task(task)
     options: dict[str, Any] = {}
-    if requested is Task.EMBED:
+    if requested is not Task.FORECAST:
+        refuse_forecast_options(requested, time=time, series=series, horizon=horizon, known=known)
+    if requested is Task.FORECAST:
+        _refuse_cluster_options(requested, k)
+        _refuse_unsupervised_options(label, anomaly_value, contamination, dims)
+        frame, chosen, options, excluded, task_notes = forecast_options(
+            frame, target, time, series, horizon, known
+        )
+        target, classes = excluded, None
+    elif requested is Task.EMBED:
         _refuse_cluster_options(requested, k)
         frame, chosen, options, excluded, task_notes = embed_options(
             frame, target, label, dims, anomaly_value, contamination
@@ -115,7 +129,7 @@ def infer_schema(
         if name == excluded:
             continue
         info, converted, column_notes = _infer_column(name, frame[name])
-        if converted is not None:
+        if converted is not None and name != options.get("series"):  # forecast ids stay text
             frame[name] = converted
         columns.append(info)
         notes += column_notes

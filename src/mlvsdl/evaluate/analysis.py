@@ -269,6 +269,17 @@ def _cluster_sections(ctx: _Context, doc: dict[str, Any]) -> None:
     _section(doc, "cluster_map", lambda: cluster.map_section(ctx, best))
 
 
+def _forecast_sections(ctx: _Context, doc: dict[str, Any]) -> None:
+    """A forecasting run: the test window as the best classical and deep models and the
+    baseline forecast it, errors by step ahead and by series, costs, the recommendation."""
+    from mlvsdl.evaluate import forecast
+
+    _section(doc, "backtest", lambda: forecast.backtest_section(ctx))
+    _section(doc, "horizon_errors", lambda: forecast.horizon_section(ctx))
+    _section(doc, "series_errors", lambda: forecast.series_section(ctx))
+    _shared_sections(ctx, doc)
+
+
 def _shared_sections(ctx: _Context, doc: dict[str, Any]) -> None:
     """What every task without a target reports alike: costs, overfitting (train against
     validation), no learning curves, and the recommendation."""
@@ -285,6 +296,7 @@ _TASK_SECTIONS: dict[Task, Callable[[_Context, dict[str, Any]], None]] = {
     Task.ANOMALY: _anomaly_sections,
     Task.EMBED: _embed_sections,
     Task.CLUSTER: _cluster_sections,
+    Task.FORECAST: _forecast_sections,
 }
 
 

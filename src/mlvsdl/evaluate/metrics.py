@@ -50,6 +50,7 @@ REGRESSION = frozenset({Task.REGRESSION})
 ANOMALY = frozenset({Task.ANOMALY})
 EMBED = frozenset({Task.EMBED})
 CLUSTER = frozenset({Task.CLUSTER})
+FORECAST = frozenset({Task.FORECAST})
 
 
 def _by_task(*args: object) -> float:
@@ -93,8 +94,8 @@ METRICS: dict[str, Metric] = {
         Metric("roc_auc", "ROC AUC", CLASSIFICATION | ANOMALY, True, True, _roc_auc),
         Metric("log_loss", "Log loss", CLASSIFICATION, False, True, _log_loss),
         Metric("mcc", "MCC", CLASSIFICATION, True, False, skm.matthews_corrcoef),
-        Metric("rmse", "RMSE", REGRESSION, False, False, _rmse),
-        Metric("mae", "MAE", REGRESSION, False, False, skm.mean_absolute_error),
+        Metric("rmse", "RMSE", REGRESSION | FORECAST, False, False, _rmse),
+        Metric("mae", "MAE", REGRESSION | FORECAST, False, False, skm.mean_absolute_error),
         Metric("r2", "R²", REGRESSION, True, False, skm.r2_score),
         # Anomaly detection: scored from anomaly scores and flags by tasks/anomaly.py.
         Metric("average_precision", "Average precision", ANOMALY, True, False, _by_task),
@@ -119,6 +120,11 @@ METRICS: dict[str, Metric] = {
         Metric("calinski_harabasz", "Calinski-Harabasz", CLUSTER, True, False, _by_task),
         Metric("n_clusters", "Clusters", CLUSTER, True, False, _by_task),
         Metric("noise_share", "Noise share", CLUSTER, False, False, _by_task),
+        # Forecasting: scored from forecasts, intervals and each series' scale by tasks/forecast.py.
+        Metric("mase", "MASE", FORECAST, False, False, _by_task),
+        Metric("smape", "sMAPE (%)", FORECAST, False, False, _by_task),
+        Metric("coverage_80", "80 % interval coverage", FORECAST, True, False, _by_task),
+        Metric("coverage_95", "95 % interval coverage", FORECAST, True, False, _by_task),
     )
 }
 

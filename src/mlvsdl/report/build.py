@@ -24,6 +24,7 @@ from mlvsdl.evaluate.analysis import load_analysis
 from mlvsdl.evaluate.metrics import METRICS, Metric
 from mlvsdl.families.registry import all_families
 from mlvsdl.report import anomaly, cluster, embed, engineering, ensembles, insight, sections
+from mlvsdl.report import forecast as forecast_report
 from mlvsdl.report.html import esc
 from mlvsdl.store import Store
 from mlvsdl.store.artifacts import write_bytes_atomic
@@ -109,6 +110,9 @@ SECTIONS = {
     "clusterers": ("Clusterers on held-out rows", cluster.clusterers),
     "clusters": ("What sets each cluster apart", cluster.clusters),
     "cluster_map": ("The clusters in two dimensions", cluster.cluster_map),
+    "backtest": ("The test window, forecast", forecast_report.backtest),
+    "horizon_errors": ("Errors by step ahead", forecast_report.horizon_errors),
+    "series_errors": ("Errors by series", forecast_report.series_errors),
     "provenance": ("Method and provenance", sections.provenance),
 }
 

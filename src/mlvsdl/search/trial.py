@@ -347,7 +347,7 @@ def _run(spec: TrialSpec) -> TrialResult:
     family = get_family(spec.family)
     limit = family.max_train_rows
     template = family.build(spec.schema, random_state=spec.random_state)
-    refit = len(spec.splits.folds) > 1
+    refit = len(spec.splits.folds) > 1 or get_task(spec.schema.task).always_refit
     n_fits = len(spec.splits.folds) + int(refit)
     metric = get_metric(spec.metric, spec.schema.task)
     n_train = len(spec.splits.train)

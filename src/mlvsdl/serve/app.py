@@ -44,6 +44,7 @@ from mlvsdl.serve.middleware import BearerAuth, BodyLimit, BodyTooLarge
 from mlvsdl.serve.model import ServedModel, load_served_model
 from mlvsdl.serve.page import PAGE_HTML
 from mlvsdl.serve.schemas import RequestError, parse_csv, parse_json
+from mlvsdl.types import Task
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -112,6 +113,10 @@ def build_app(
     )
     app.state.served = served
     _add_routes(app, served)
+    if served.schema.task is Task.FORECAST:
+        from mlvsdl.serve.forecast import add_forecast_route
+
+        add_forecast_route(app, served)
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     if token:

@@ -116,6 +116,10 @@ class ServedModel:
     def predict(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``[{"prediction": ..., "probabilities": {class: p}}]`` (no probabilities: regression);
         a task without a target answers its own fields (``{"anomaly_score", "is_anomaly"}``)."""
+        if self.schema.task is Task.FORECAST:
+            from mlvsdl.serve.forecast import FORECAST_ONLY
+
+            raise RequestError(422, FORECAST_ONLY)
         if not self.schema.task.is_supervised:
             return self.task.to_records(
                 self.task.predict(self.estimator, self.frame(rows)), self.schema

@@ -81,6 +81,9 @@ class TaskSpec:
     # Estimator methods a model of this task must have (the conformance suite checks them).
     answers: tuple[str, ...] = ("predict",)
     report_sections: tuple[str, ...] = ()
+    # Refit on the whole training part even after a single validation fold (forecasting: the
+    # model of a window before the test one cannot forecast the test window).
+    always_refit: bool = False
 
     @property
     def key(self) -> str:
@@ -95,6 +98,19 @@ class TaskSpec:
         self, y: np.ndarray | None, n_rows: int, test_size: float, n_folds: int, seed: int
     ) -> Splits:
         raise NotImplementedError
+
+    def split_for(
+        self,
+        schema: Schema,
+        y: np.ndarray | None,
+        n_rows: int,
+        test_size: float,
+        n_folds: int,
+        seed: int,
+    ) -> Splits:
+        """``split`` for a task that needs the schema's options to split (forecasting: the
+        series' lengths and the horizon); by default the schema is not needed."""
+        return self.split(y, n_rows, test_size, n_folds, seed)
 
     def fit(self, estimator: Any, X: pd.DataFrame, y: np.ndarray | None) -> Any:
         return estimator.fit(X, y)
@@ -131,6 +147,11 @@ class TaskSpec:
     def min_folds(self, schema: Schema) -> int:
         """The fewest validation folds the task's ranking needs (1: a holdout is enough)."""
         return 1
+
+    def fold_count(self, schema: Schema, requested: int | None, planned: int) -> int:
+        """The validation folds to make: ``planned`` (``--cv`` or the size rule), unless the
+        task counts them otherwise (forecasting: backtest windows the shortest series allows)."""
+        return planned
 
     def check_splits(self, schema: Schema, splits: Splits) -> None:
         """Refuse options the split makes impossible (``plan_run`` calls it before the run is
