@@ -152,6 +152,23 @@ def compare(
             "--k", help="--task cluster: the number of clusters (default: each family's rule)."
         ),
     ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="--task recommend: the user column.")
+    ] = None,
+    item: Annotated[
+        str | None, typer.Option("--item", help="--task recommend: the item column.")
+    ] = None,
+    rating: Annotated[
+        str | None,
+        typer.Option(
+            "--rating",
+            help="--task recommend: the rating column (explicit feedback; without it, implicit).",
+        ),
+    ] = None,
+    time: Annotated[
+        str | None,
+        typer.Option("--time", help="--task forecast or recommend: the time column"),
+    ] = None,
     test: Annotated[
         str | None,
         typer.Option(
@@ -229,6 +246,10 @@ def compare(
             dims=dims,
             k=k,
             test=test,
+            user=user,
+            item=item,
+            rating=rating,
+            time=time,
             refit_all=refit_all,
             mlflow=True if mlflow == OPTIONAL_VALUE["--mlflow"] else mlflow,
             resume=resume,
@@ -321,6 +342,12 @@ def predict(
     na_values: NaOpt = None,
     store: StoreOpt = None,
     on_bad_file: BadFileOpt = "skip",
+    top_k: Annotated[
+        int | None,
+        typer.Option(
+            "-k", "--top-k", help="--task recommend: the top K items per user of DATA's users."
+        ),
+    ] = None,
 ) -> None:
     """Predict new rows with a run's best (or named) model."""
     from mlvsdl.result import load_run
@@ -330,7 +357,12 @@ def predict(
     read_options: dict[str, object] = {"names": _split(names), "on_bad_file": on_bad_file}
     if na_values is not None:
         read_options["na_values"] = _split(na_values)
-    predictions = result.predict(data, model=model, **read_options)
+    if top_k is not None or result.schema.task == "recommend":
+        from mlvsdl.serve.recommend import predict_recommend
+
+        predictions = predict_recommend(result, data, top_k, model, read_options)
+    else:
+        predictions = result.predict(data, model=model, **read_options)
     buffer = io.StringIO()
     predictions.to_csv(buffer, index=False)
     if output is None:

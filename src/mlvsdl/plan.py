@@ -77,6 +77,10 @@ class RunOptions:
     dims: int | None = None  # --task embed: coordinates per row
     k: int | None = None  # --task cluster: the number of clusters (None: each family's rule)
     test: Any = None  # the user's own test rows (--test): a path, or a DataFrame from Python
+    user: str | None = None  # --task recommend: the user column
+    item: str | None = None  # --task recommend: the item column
+    rating: str | None = None  # --task recommend: the rating column (explicit feedback)
+    time: str | None = None  # --task forecast or recommend: the time column
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; an in-memory test frame is named, not stored (the store keeps no data)."""
@@ -106,6 +110,10 @@ class RunOptions:
             "contamination": self.contamination,
             "dims": self.dims,
             "k": self.k,
+            "user": self.user,
+            "item": self.item,
+            "rating": self.rating,
+            "time": self.time,
         }
         return {k: v for k, v in given.items() if v is not None}
 
@@ -150,7 +158,7 @@ def plan_run(data: Any, options: RunOptions) -> RunPlan:
     n_rows = n_given_train or len(frame)
     n_folds = max(o.cv or auto_folds(n_rows, schema.modality), spec.min_folds(schema))
     if n_given_train is None:
-        splits = spec.split(y, len(frame), o.test_size, n_folds, o.seed)
+        splits = spec.split_frame(frame, schema, y, o.test_size, n_folds, o.seed)
         spec.check_splits(schema, splits)
     else:
         splits = _given_test_splits(

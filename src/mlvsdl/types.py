@@ -32,6 +32,7 @@ class Task(StrEnum):
     ANOMALY = "anomaly"  # unsupervised: a label column, if any, is for evaluation only
     EMBED = "embed"  # dimensionality reduction: D coordinates per row; a label only evaluates
     CLUSTER = "cluster"  # unsupervised: groups of rows; a label, if any, is for evaluation only
+    RECOMMEND = "recommend"  # interactions (user, item[, rating, time]): rank or rate items
 
     @property
     def is_classification(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from mlvsdl.data.embed_options import embed_options
 from mlvsdl.data.label import anomaly_label, check_contamination
 from mlvsdl.data.load import normalize_columns
 from mlvsdl.data.media import media_kind
+from mlvsdl.data.recommend_options import recommend_schema, refuse_recommend_options
 from mlvsdl.errors import ConfigError, DataError, TargetError
 from mlvsdl.types import ColumnInfo, ColumnKind, Modality, Schema, Task
 
@@ -55,6 +57,10 @@ def infer_schema(
     contamination: float | None = None,
     dims: int | None = None,
     k: int | None = None,
+    user: str | None = None,
+    item: str | None = None,
+    rating: str | None = None,
+    time: str | None = None,
 ) -> tuple[pd.DataFrame, Schema]:
     """Validate ``df`` for its task and infer its Schema.
 
@@ -76,6 +82,28 @@ def infer_schema(
     if len(frame) == 0:
         raise DataError("the table has no rows; give a table with data rows.")
     requested = _parse_task(task)
+    if requested is Task.RECOMMEND:  # an interactions table: data/recommend_options.py
+        frame, schema = recommend_schema(
+            frame,
+            target=target,
+            user=user,
+            item=item,
+            rating=rating,
+            time=time,
+            modality=modality,
+            label=label,
+            anomaly_value=anomaly_value,
+            contamination=contamination,
+            dims=dims,
+            k=k,
+        )
+        return frame, replace(schema, notes=(*notes, *schema.notes))
+    refuse_recommend_options(requested, user=user, item=item, rating=rating)
+    if time is not None and str(requested) != "forecast":
+        raise ConfigError(
+            f"--time belongs to --task recommend or forecast, not to the "
+            f"{requested or 'prediction'} task; leave it out."
+        )
     options: dict[str, Any] = {}
     if requested is Task.EMBED:
         _refuse_cluster_options(requested, k)

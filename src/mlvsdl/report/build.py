@@ -23,7 +23,7 @@ from typing import Any
 from mlvsdl.evaluate.analysis import load_analysis
 from mlvsdl.evaluate.metrics import METRICS, Metric
 from mlvsdl.families.registry import all_families
-from mlvsdl.report import anomaly, cluster, embed, engineering, ensembles, insight, sections
+from mlvsdl.report import anomaly, cluster, embed, engineering, ensembles, insight, recsys, sections
 from mlvsdl.report.html import esc
 from mlvsdl.store import Store
 from mlvsdl.store.artifacts import write_bytes_atomic
@@ -109,6 +109,9 @@ SECTIONS = {
     "clusterers": ("Clusterers on held-out rows", cluster.clusterers),
     "clusters": ("What sets each cluster apart", cluster.clusters),
     "cluster_map": ("The clusters in two dimensions", cluster.cluster_map),
+    "recommenders": ("Recommenders on held-out interactions", recsys.recommenders),
+    "activity": ("By user activity", recsys.activity),
+    "rec_examples": ("Example recommendations", recsys.rec_examples),
     "provenance": ("Method and provenance", sections.provenance),
 }
 

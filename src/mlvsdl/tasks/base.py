@@ -96,6 +96,19 @@ class TaskSpec:
     ) -> Splits:
         raise NotImplementedError
 
+    def split_frame(
+        self,
+        frame: pd.DataFrame,
+        schema: Schema,
+        y: np.ndarray | None,
+        test_size: float,
+        n_folds: int,
+        seed: int,
+    ) -> Splits:
+        """The split, for a task that needs the rows themselves (recommendations: each user's
+        interactions, ordered by time); by default ``split`` on the target alone."""
+        return self.split(y, len(frame), test_size, n_folds, seed)
+
     def fit(self, estimator: Any, X: pd.DataFrame, y: np.ndarray | None) -> Any:
         return estimator.fit(X, y)
 
