@@ -141,7 +141,7 @@ class RecommendTask(TaskSpec):
     metrics = ("rmse", "mae", *RANKING_METRICS, "coverage", "popularity")
     default_metric = "ndcg_at_10"
     baseline = "dummy"
-    answers = ("predict", "recommend")
+    answers = ("predict",)  # and the final step's ``recommend`` (a pipeline does not pass it on)
     report_sections = (
         "recommendation",
         "leaderboard",
