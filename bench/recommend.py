@@ -157,7 +157,42 @@ def ours(frame: pd.DataFrame, families, seed: int, budget: float, store: str) ->
     print(board[["model", "kind", "status", "val_score", "test_score", "fit_time_s"]].to_string())
     print(f"ours: {wall:.0f} s for a budget of {budget:.0f} s; run {result.run_id}")
     rows = board[["model", "kind", "status", "val_score", "test_score", "fit_time_s"]]
-    return {"run_id": result.run_id, "wall_s": wall, "leaderboard": rows.to_dict("records")}
+    served = {}
+    for name in board.loc[board["status"] == "completed", "model"]:
+        served[name] = serve_latency(result.run_id, store, name, frame["user"].unique())
+        print(
+            f"serve {name:10s} /recommend p50 {served[name]['p50_ms']:.1f} ms, p95 "
+            f"{served[name]['p95_ms']:.1f} ms",
+            flush=True,
+        )
+    return {
+        "run_id": result.run_id,
+        "wall_s": wall,
+        "leaderboard": rows.to_dict("records"),
+        "serve": served,
+    }
+
+
+def serve_latency(run_id: str, store: str, model: str, users: np.ndarray, n: int = 200) -> dict:
+    """``GET /recommend?user=..&k=10`` through the app (FastAPI's test client: no network),
+    ``n`` requests for seeded known users after 20 warm-up requests."""
+    from fastapi.testclient import TestClient
+
+    from mlvsdl.serve.app import create_app
+
+    client = TestClient(create_app(run_id, store=store, model=model))
+    rng = np.random.default_rng(0)
+    times = []
+    for j, user in enumerate(rng.choice(users, n + 20)):
+        start = time.perf_counter()
+        answer = client.get("/recommend", params={"user": str(user), "k": 10})
+        if j >= 20:
+            times.append(time.perf_counter() - start)
+        assert answer.status_code == 200, answer.text
+    return {
+        "p50_ms": 1000 * float(np.percentile(times, 50)),
+        "p95_ms": 1000 * float(np.percentile(times, 95)),
+    }
 
 
 def main() -> None:

@@ -244,9 +244,9 @@ class ALSRecommender(_ImplicitFactors):
         user: str = "user",
         item: str = "item",
         time: str | None = None,
-        factors: int = 64,
-        regularization: float = 0.05,
-        alpha: float = 2.0,
+        factors: int = 32,
+        regularization: float = 1.0,
+        alpha: float = 1.0,
         iterations: int = 15,
         random_state: int | None = None,
     ) -> None:
@@ -278,10 +278,10 @@ class BPRRecommender(_ImplicitFactors):
         user: str = "user",
         item: str = "item",
         time: str | None = None,
-        factors: int = 64,
-        learning_rate: float = 0.05,
+        factors: int = 32,
+        learning_rate: float = 0.01,
         regularization: float = 0.01,
-        iterations: int = 200,
+        iterations: int = 400,
         random_state: int | None = None,
     ) -> None:
         self.user = user
