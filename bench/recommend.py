@@ -129,6 +129,9 @@ def implicit75(frame: pd.DataFrame, families, seed: int, max_time_s: float) -> d
         scores["recall_at_10"] = float((hits10 / n_rel).mean())
         n_users = len(np.unique(users))
         out[key] = {**scores, "fit_s": fit_s, "ms_per_user": 1000 * score_s / n_users}
+        final = model.steps[-1][1]
+        if hasattr(final, "stop_reason_"):  # a network: why it stopped, after how many epochs
+            out[key] |= {"stop_reason": final.stop_reason_, "epochs": len(final.history_)}
         print(
             f"implicit75 {key:10s} NDCG@10 {scores['ndcg_at_10']:.4f} recall@10 "
             f"{scores['recall_at_10']:.4f} HR@10 {scores['hr_at_10']:.3f} coverage "

@@ -10,7 +10,8 @@
   Koren's kNN-baseline does (scikit-surprise's ``KNNBaseline``).
 * :class:`BiasedMFRecommender` (explicit) — ``mu + b_u + b_i + p_u . q_i`` learned by stochastic
   gradient descent on squared error with L2 (Funk's SVD as in scikit-surprise's ``SVD``), in
-  mini-batches of numpy updates.
+  mini-batches of 128 whose updates are summed per user and item (``torch.index_add_``; no
+  autograd), 60 epochs at learning rate 0.007 and L2 0.1, stopping early at ``max_time_s``.
 * :class:`ALSRecommender`, :class:`BPRRecommender` (implicit) — the ``implicit`` library's
   alternating least squares (Hu, Koren & Volinsky, 2008) and Bayesian personalized ranking
   (Rendle et al., 2009); only their factor arrays are kept.
@@ -162,9 +163,9 @@ class BiasedMFRecommender(BaseRecommender):
         item: str = "item",
         time: str | None = None,
         n_factors: int = 100,
-        n_epochs: int = 40,
-        lr: float = 0.01,
-        reg: float = 0.05,
+        n_epochs: int = 60,
+        lr: float = 0.007,
+        reg: float = 0.1,
         batch_size: int = 128,
         random_state: int | None = None,
         max_time_s: float | None = None,
@@ -183,30 +184,35 @@ class BiasedMFRecommender(BaseRecommender):
     def _fit(self, users, items, ratings, times) -> None:
         if ratings is None:
             raise ValueError("biased matrix factorization learns ratings; pass --rating.")
+        import torch  # index_add_: exact scatter-adds of a mini-batch, in C++ (np.add.at is slow)
+
         start = clock.perf_counter()
         rng = np.random.default_rng(self.random_state)
         n_users, n_items, f = len(self.user_ids_), len(self.item_ids_), self.n_factors
         mu = float(ratings.mean())
-        bu, bi = np.zeros(n_users), np.zeros(n_items)
-        P = rng.normal(0, 0.1, (n_users, f))
-        Q = rng.normal(0, 0.1, (n_items, f))
+        bu = torch.zeros(n_users, dtype=torch.float64)
+        bi = torch.zeros(n_items, dtype=torch.float64)
+        P = torch.from_numpy(rng.normal(0, 0.1, (n_users, f)))
+        Q = torch.from_numpy(rng.normal(0, 0.1, (n_items, f)))
+        Us, Is, Rs = torch.from_numpy(users), torch.from_numpy(items), torch.from_numpy(ratings)
         lr, reg = self.lr, self.reg
         self.epochs_ = 0
         for _ in range(self.n_epochs):
-            order = rng.permutation(len(ratings))
+            order = torch.from_numpy(rng.permutation(len(ratings)))
             for s in range(0, len(order), self.batch_size):
                 b = order[s : s + self.batch_size]
-                u, i, r = users[b], items[b], ratings[b]
+                u, i, r = Us[b], Is[b], Rs[b]
                 pu, qi = P[u], Q[i]
-                err = r - (mu + bu[u] + bi[i] + np.einsum("ij,ij->i", pu, qi))
-                np.add.at(bu, u, lr * (err - reg * bu[u]))
-                np.add.at(bi, i, lr * (err - reg * bi[i]))
-                np.add.at(P, u, lr * (err[:, None] * qi - reg * pu))
-                np.add.at(Q, i, lr * (err[:, None] * pu - reg * qi))
+                err = r - (mu + bu[u] + bi[i] + (pu * qi).sum(dim=1))
+                bu.index_add_(0, u, lr * (err - reg * bu[u]))
+                bi.index_add_(0, i, lr * (err - reg * bi[i]))
+                P.index_add_(0, u, lr * (err[:, None] * qi - reg * pu))
+                Q.index_add_(0, i, lr * (err[:, None] * pu - reg * qi))
             self.epochs_ += 1
             if self.max_time_s is not None and clock.perf_counter() - start > self.max_time_s:
                 break
-        self.mu_, self.bu_, self.bi_, self.P_, self.Q_ = mu, bu, bi, P, Q
+        self.mu_ = mu
+        self.bu_, self.bi_, self.P_, self.Q_ = (t.numpy() for t in (bu, bi, P, Q))
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         return self.mu_ + self.bu_[users][:, None] + self.bi_[None, :] + self.P_[users] @ self.Q_.T
