@@ -195,10 +195,22 @@ class BiasedMFRecommender(BaseRecommender):
         P = torch.from_numpy(rng.normal(0, 0.1, (n_users, f)))
         Q = torch.from_numpy(rng.normal(0, 0.1, (n_items, f)))
         Us, Is, Rs = torch.from_numpy(users), torch.from_numpy(items), torch.from_numpy(ratings)
-        lr, reg = self.lr, self.reg
         self.epochs_ = 0
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # batches of 128: more threads only wait on each other
+        try:
+            self._epochs(mu, bu, bi, P, Q, Us, Is, Rs, rng, start)
+        finally:
+            torch.set_num_threads(threads)
+        self.mu_ = mu
+        self.bu_, self.bi_, self.P_, self.Q_ = (t.numpy() for t in (bu, bi, P, Q))
+
+    def _epochs(self, mu, bu, bi, P, Q, Us, Is, Rs, rng, start) -> None:
+        import torch
+
+        lr, reg = self.lr, self.reg
         for _ in range(self.n_epochs):
-            order = torch.from_numpy(rng.permutation(len(ratings)))
+            order = torch.from_numpy(rng.permutation(len(Rs)))
             for s in range(0, len(order), self.batch_size):
                 b = order[s : s + self.batch_size]
                 u, i, r = Us[b], Is[b], Rs[b]
@@ -211,8 +223,6 @@ class BiasedMFRecommender(BaseRecommender):
             self.epochs_ += 1
             if self.max_time_s is not None and clock.perf_counter() - start > self.max_time_s:
                 break
-        self.mu_ = mu
-        self.bu_, self.bi_, self.P_, self.Q_ = (t.numpy() for t in (bu, bi, P, Q))
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         return self.mu_ + self.bu_[users][:, None] + self.bi_[None, :] + self.P_[users] @ self.Q_.T
