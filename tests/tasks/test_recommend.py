@@ -239,6 +239,7 @@ def test_implicit_run_end_to_end_predict_and_serve(tmp_path, monkeypatch, capsys
     similar = client.get("/similar", params={"item": "m1", "k": 3}).json()
     assert len(similar["similar"]) == 3 and "m1" not in {s["item"] for s in similar["similar"]}
     assert client.get("/similar", params={"item": "nothing"}).status_code == 404
+    assert client.post("/explain", json={"user": "3", "item": "m1", "ts": 1}).status_code == 422
 
     html = (store / "runs" / result.run_id / "report.html").read_text()
     for anchor in ("recommenders", "activity", "rec_examples"):
