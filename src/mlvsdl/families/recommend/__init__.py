@@ -27,6 +27,7 @@ from mlvsdl.families.recommend.classical import (
     UserKNNRecommender,
 )
 from mlvsdl.families.recommend.deep import MultVAERecommender, NeuMFRecommender
+from mlvsdl.families.recommend.sequential import SASRecRecommender
 from mlvsdl.families.registry import register
 from mlvsdl.types import Kind, Modality, Schema, Task
 
@@ -47,10 +48,12 @@ class RecommendFamily(Family):
     """A family of ``--task recommend`` for the feedback it can learn from."""
 
     modes: frozenset[str] = BOTH
+    needs_time: bool = False  # a sequential model: only for runs with --time
 
     def supports(self, schema: Schema) -> bool:
         mode = schema.options.get("mode")
-        return super().supports(schema) and mode in self.modes
+        timed = not self.needs_time or bool(schema.options.get("time"))
+        return super().supports(schema) and mode in self.modes and timed
 
 
 def recommend_pipeline(schema: Schema, model: BaseRecommender) -> Pipeline:
@@ -166,6 +169,20 @@ for _family in (
         self_limiting=True,
         description="Variational autoencoder over user histories (implicit feedback).",
         modes=frozenset({"implicit"}),
+    ),
+    RecommendFamily(
+        "sasrec",
+        "SASRec",
+        Kind.DL,
+        RECOMMEND,
+        TABLES,
+        _factory(SASRecRecommender),
+        relative_cost=20.0,
+        self_limiting=True,
+        description="Self-attentive sequential recommendation: the next item after each "
+        "user's latest (implicit feedback, with --time).",
+        modes=frozenset({"implicit"}),
+        needs_time=True,
     ),
 ):
     register(_family)
