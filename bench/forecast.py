@@ -80,11 +80,11 @@ def shared_runs(name: str) -> list[dict[str, object]]:
     Holiday_Flag known in advance) and ``tsdl`` (three single monthly series, horizon 12)."""
     if name == "walmart":
         path = DATA / "walmart_store_sales" / "Walmart_Store_sales.csv"
-        spec = {"target": "Weekly_Sales", "time_column": "Date", "series": "Store"}
+        spec = {"target": "Weekly_Sales", "time": "Date", "series": "Store"}
         return [{"name": "walmart", "path": path, "horizon": 39, "known": ["Holiday_Flag"], **spec}]
     folder = DATA / "tsdl_monthly_series"
     return [
-        {"name": key, "path": folder / file, "target": target, "time_column": "Month",
+        {"name": key, "path": folder / file, "target": target, "time": "Month",
          "series": None, "horizon": 12, "known": None}
         for key, (file, target) in TSDL.items()
     ]  # fmt: skip
@@ -142,7 +142,7 @@ def main() -> None:
         path = Path(store) / f"{name}_monthly.csv"  # a file, so the run's data can be re-read
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(path, index=False)
-        spec = {"target": "value", "time_column": "month", "series": "series", "known": None}
+        spec = {"target": "value", "time": "month", "series": "series", "known": None}
         runs.append({"name": name, "path": path, "horizon": horizon, **spec})
     for run in runs:
         name, horizon = str(run["name"]), int(run["horizon"])  # type: ignore[call-overload]
@@ -154,7 +154,7 @@ def main() -> None:
             str(run["path"]),
             str(run["target"]),
             task="forecast",
-            time_column=str(run["time_column"]),
+            time=str(run["time"]),
             series=run["series"],  # type: ignore[arg-type]
             horizon=horizon,
             known=run["known"],  # type: ignore[arg-type]

@@ -152,6 +152,23 @@ def compare(
             "--k", help="--task cluster: the number of clusters (default: each family's rule)."
         ),
     ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="--task recommend: the user column.")
+    ] = None,
+    item: Annotated[
+        str | None, typer.Option("--item", help="--task recommend: the item column.")
+    ] = None,
+    rating: Annotated[
+        str | None,
+        typer.Option(
+            "--rating",
+            help="--task recommend: the rating column (explicit feedback; without it, implicit).",
+        ),
+    ] = None,
+    time: Annotated[
+        str | None,
+        typer.Option("--time", help="--task forecast or recommend: the time column"),
+    ] = None,
     test: Annotated[
         str | None,
         typer.Option(
@@ -159,10 +176,6 @@ def compare(
             help="Your own test file (same columns, read the same way): its rows are the test "
             "split; validation folds come from DATA alone.",
         ),
-    ] = None,
-    time_column: Annotated[
-        str | None,
-        typer.Option("--time", help="--task forecast or recommend: the time column"),
     ] = None,
     series: Annotated[
         str | None,
@@ -245,10 +258,13 @@ def compare(
             dims=dims,
             k=k,
             test=test,
-            time_column=time_column,
+            time=time,
             series=series,
             horizon=horizon,
             known=_split(known),
+            user=user,
+            item=item,
+            rating=rating,
             refit_all=refit_all,
             mlflow=True if mlflow == OPTIONAL_VALUE["--mlflow"] else mlflow,
             resume=resume,
@@ -349,9 +365,16 @@ def predict(
         str | None,
         typer.Option(help="With --horizon: the series' history (default: the run's own data)."),
     ] = None,
+    top_k: Annotated[
+        int | None,
+        typer.Option(
+            "-k", "--top-k", help="--task recommend: the top K items per user of DATA's users."
+        ),
+    ] = None,
 ) -> None:
     """Predict new rows with a run's best (or named) model; for a forecasting run, the next
-    --horizon rows of every series."""
+    --horizon rows of every series; for a recommendation run, the top -k items of each user in
+    DATA (or, with ratings, the rating of each user-item pair)."""
     from mlvsdl.result import load_run
     from mlvsdl.store.artifacts import write_bytes_atomic
 
@@ -363,6 +386,10 @@ def predict(
         from mlvsdl.tasks.forecast_run import predict_forecast
 
         predictions = predict_forecast(result, data, horizon, history, model, read_options)
+    elif top_k is not None or result.schema.task == "recommend":
+        from mlvsdl.serve.recommend import predict_recommend
+
+        predictions = predict_recommend(result, data, top_k, model, read_options)
     elif data is None:
         raise typer.BadParameter("give DATA (the rows to predict), or --horizon H for a forecast.")
     else:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from time import monotonic as _monotonic  # compare()'s ``time`` argument shadows the module
 from typing import Any
 
 import sklearn
@@ -90,11 +91,14 @@ def compare(
     dims: int | None = None,
     k: int | None = None,
     test: Any = None,
-    time_column: str | None = None,
     series: str | None = None,
     horizon: int | None = None,
     known: Sequence[str] | None = None,
     refit_all: bool = False,
+    user: str | None = None,
+    item: str | None = None,
+    rating: str | None = None,
+    time: str | None = None,
     mlflow: str | bool | None = None,
     resume: str | None = None,
     jobs: int | None = None,
@@ -140,12 +144,15 @@ def compare(
         test: the user's own test rows (a file, read with the same options, or a DataFrame)
             with the training data's columns; they become the test split (``test_size`` is then
             unused) and the validation folds come from ``data`` alone.
-        time_column: for ``task="forecast"``, the time column (dates, or whole-number steps;
-            ``--time`` on the command line, ``RunOptions.time``).
+        time: for ``task="forecast"``, the time column (dates, or whole-number steps); for
+            ``task="recommend"``, the interactions' time: each user's newest interaction is
+            then the test (leave-last-out) and the one before it validates (``--time``).
         series: for ``task="forecast"``, the series id column (None: the table is one series).
         horizon: for ``task="forecast"``, the steps ahead to forecast (and each backtest
             window's length).
         known: for ``task="forecast"``, covariates known in advance (holidays, prices).
+        user, item, rating: for ``task="recommend"``, the interactions' user and item columns
+            and, for explicit feedback, the rating column (without it: implicit feedback).
         refit_all: after testing, refit the recommended model's family on every row (training
             and test) and store it as ``<model>_all``: unranked, with no test score.
         mlflow: also log the finished run to MLflow: True for a SQLite tracking database in the
@@ -159,7 +166,7 @@ def compare(
             call, so reading the data counts; the command line passes the time mlvsdl was
             first imported, so loading the libraries counts too).
     """
-    started = time.monotonic() if started is None else started
+    started = _monotonic() if started is None else started
     read_options: dict[str, Any] = {"names": tuple(names) if names is not None else None}
     if na_values is not None:
         read_options["na_values"] = tuple(na_values)
@@ -180,10 +187,13 @@ def compare(
         dims=dims,
         k=k,
         test=test,
-        time=time_column,
+        time=time,
         series=series,
         horizon=horizon,
         known=tuple(known) if known is not None else None,
+        user=user,
+        item=item,
+        rating=rating,
     )
     plan = plan_run(data, options)
     check_executor(jobs, ray)
@@ -234,7 +244,7 @@ def compare(
     )
     db_store.run_dir(run_id).mkdir(parents=True, exist_ok=True)
     # reading and planning count: the budget is the wall time the user waits
-    before_s = time.monotonic() - started
+    before_s = _monotonic() - started
     budget = Budget(_family_budget_s(time_budget, curves), spent_s=opened.spent_s + before_s)
     emit(
         Event(

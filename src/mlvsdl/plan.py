@@ -81,6 +81,9 @@ class RunOptions:
     series: str | None = None  # --task forecast: the series id column (None: one series)
     horizon: int | None = None  # --task forecast: steps ahead
     known: tuple[str, ...] | None = None  # --task forecast: covariates known in advance
+    user: str | None = None  # --task recommend: the user column
+    item: str | None = None  # --task recommend: the item column
+    rating: str | None = None  # --task recommend: the rating column (explicit feedback)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; an in-memory test frame is named, not stored (the store keeps no data)."""
@@ -116,6 +119,9 @@ class RunOptions:
             "series": self.series,
             "horizon": self.horizon,
             "known": self.known,
+            "user": self.user,
+            "item": self.item,
+            "rating": self.rating,
         }
         return {k: v for k, v in given.items() if v is not None}
 
@@ -161,7 +167,7 @@ def plan_run(data: Any, options: RunOptions) -> RunPlan:
     n_folds = max(o.cv or auto_folds(n_rows, schema.modality), spec.min_folds(schema))
     n_folds = spec.fold_count(schema, o.cv, n_folds)
     if n_given_train is None:
-        splits = spec.split_for(schema, y, len(frame), o.test_size, n_folds, o.seed)
+        splits = spec.split_frame(frame, schema, y, o.test_size, n_folds, o.seed)
         spec.check_splits(schema, splits)
     else:
         splits = _given_test_splits(

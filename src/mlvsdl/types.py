@@ -33,6 +33,7 @@ class Task(StrEnum):
     EMBED = "embed"  # dimensionality reduction: D coordinates per row; a label only evaluates
     CLUSTER = "cluster"  # unsupervised: groups of rows; a label, if any, is for evaluation only
     FORECAST = "forecast"  # the next --horizon values of each series, from its past alone
+    RECOMMEND = "recommend"  # interactions (user, item[, rating, time]): rank or rate items
 
     @property
     def is_classification(self) -> bool:

@@ -45,6 +45,17 @@ def datasets():
     out[Task.EMBED] = (frame, None, schema)
     frame, schema = infer_schema(make_table().drop(columns="y"), None, "cluster", k=3)
     out[Task.CLUSTER] = (frame, None, schema)
+    from tests.tasks.test_recommend import interactions
+
+    frame, schema = infer_schema(
+        interactions(rating=False), None, "recommend", user="user", item="item", time="ts"
+    )
+    out[Task.RECOMMEND] = (frame, None, schema)
+    ratings = interactions()
+    frame, schema = infer_schema(
+        ratings, None, "recommend", user="user", item="item", rating="rating"
+    )
+    out["recommend-explicit"] = (frame.drop(columns="rating"), frame["rating"].to_numpy(), schema)
     return out
 
 
@@ -65,6 +76,8 @@ def test_registry_has_ml_and_dl_families():
 @pytest.mark.parametrize(("family", "task"), CASES, ids=[f"{f.key}-{t}" for f, t in CASES])
 def test_family_contract(family, task, datasets, tmp_path):
     X, y, schema = datasets[task]
+    if task is Task.RECOMMEND and not family.supports(schema):  # a family for ratings only
+        X, y, schema = datasets["recommend-explicit"]
     spec = get_task(task)
     estimator = _fast(family.build(schema, random_state=0))
     assert not hasattr(estimator, "classes_") or task is Task.REGRESSION
@@ -97,6 +110,12 @@ def test_family_contract(family, task, datasets, tmp_path):
         assert got.space.shape[0] == len(X)
         assert hasattr(estimator.steps[-1][1], "evaluation_space")
         assert set(spec.score(None, got)) >= {"n_clusters", "noise_share"}
+    if task is Task.RECOMMEND:  # ranks (implicit) or ratings (explicit), and top-k lists
+        assert np.isfinite(got.values).all() and hasattr(estimator.steps[-1][1], "recommend")
+        lists, _, _ = estimator.steps[-1][1].recommend(X["user"].iloc[:3], 5)
+        assert all(len(items) == 5 for items in lists)
+        if y is None:
+            assert got.values.min() >= 1 and set(spec.score(None, got)) >= {"ndcg_at_10"}
 
     again = spec.predict(spec.fit(_fast(family.build(schema, random_state=0)), X, y), X)
     _assert_same(again, got)

@@ -26,7 +26,7 @@ def data():
         sales_table(n_series=2, n=40), "Sales", "forecast", time="Date", series="Store", horizon=4
     )
     y = frame.pop("Sales").to_numpy()
-    splits = TASK.split_for(schema, y, len(frame), 0.2, 1, 0)
+    splits = TASK.split_frame(frame, schema, y, 0.2, 1, 0)
     return frame, y, schema, splits
 
 

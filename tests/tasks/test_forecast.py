@@ -131,7 +131,7 @@ def _leak_case(family, monkeypatch, leaky=False):
         sales_table(n_series=2, n=40), "Sales", "forecast", time="Date", series="Store", horizon=4
     )
     y = frame.pop("Sales").to_numpy()
-    splits = FORECAST.split_for(schema, y, len(frame), 0.2, 1, 0)
+    splits = FORECAST.split_frame(frame, schema, y, 0.2, 1, 0)
     if leaky:
         (fit_rows, val_rows), *_ = splits.folds
         splits = Splits(splits.train, splits.test, ((np.append(fit_rows, val_rows[0]), val_rows),))
@@ -201,10 +201,7 @@ def test_bad_forecast_input_is_one_line_and_stores_nothing(change, kwargs, error
         table = table.drop(index=10)
     elif change == "short":
         table = table[~((table["Store"] == "S2") & (table.index % 48 >= 15))]
-    options = {"time_column": "Date", "series": "Store", "horizon": 6}
-    if "time" in kwargs:
-        options["time_column"] = kwargs.pop("time")
-    options |= kwargs
+    options = {"time": "Date", "series": "Store", "horizon": 6} | kwargs
     with pytest.raises(error, match=words) as info:
         compare(table, "Sales", task="forecast", families=["dummy"], store=tmp_path, **options)
     assert "\n" not in str(info.value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from mlvsdl.data.forecast_options import forecast_options, refuse_forecast_optio
 from mlvsdl.data.label import anomaly_label, check_contamination
 from mlvsdl.data.load import normalize_columns
 from mlvsdl.data.media import media_kind
+from mlvsdl.data.recommend_options import recommend_schema, refuse_recommend_options
 from mlvsdl.errors import ConfigError, DataError, TargetError
 from mlvsdl.types import ColumnInfo, ColumnKind, Modality, Schema, Task
 
@@ -60,6 +62,9 @@ def infer_schema(
     series: str | None = None,
     horizon: int | None = None,
     known: tuple[str, ...] | None = None,
+    user: str | None = None,
+    item: str | None = None,
+    rating: str | None = None,
 ) -> tuple[pd.DataFrame, Schema]:
     """Validate ``df`` for its task and infer its Schema.
 
@@ -81,6 +86,29 @@ def infer_schema(
     if len(frame) == 0:
         raise DataError("the table has no rows; give a table with data rows.")
     requested = _parse_task(task)
+    if requested is Task.RECOMMEND:  # an interactions table: data/recommend_options.py
+        refuse_forecast_options(requested, series=series, horizon=horizon, known=known)
+        frame, schema = recommend_schema(
+            frame,
+            target=target,
+            user=user,
+            item=item,
+            rating=rating,
+            time=time,
+            modality=modality,
+            label=label,
+            anomaly_value=anomaly_value,
+            contamination=contamination,
+            dims=dims,
+            k=k,
+        )
+        return frame, replace(schema, notes=(*notes, *schema.notes))
+    refuse_recommend_options(requested, user=user, item=item, rating=rating)
+    if time is not None and str(requested) != "forecast":
+        raise ConfigError(
+            f"--time belongs to --task recommend or forecast, not to the "
+            f"{requested or 'prediction'} task; leave it out."
+        )
     options: dict[str, Any] = {}
     if requested is not Task.FORECAST:
         refuse_forecast_options(requested, time=time, series=series, horizon=horizon, known=known)

@@ -280,6 +280,17 @@ def _forecast_sections(ctx: _Context, doc: dict[str, Any]) -> None:
     _shared_sections(ctx, doc)
 
 
+def _recommend_sections(ctx: _Context, doc: dict[str, Any]) -> None:
+    """A recommendation run: every model's metrics and answer time, the metric by user
+    activity, costs, the recommendation, and example users with the best models' lists."""
+    from mlvsdl.evaluate import recsys
+
+    _section(doc, "recommenders", lambda: recsys.recommenders_section(ctx))
+    _section(doc, "activity", lambda: recsys.activity_section(ctx))
+    _shared_sections(ctx, doc)
+    _section(doc, "rec_examples", lambda: recsys.examples_section(ctx))
+
+
 def _shared_sections(ctx: _Context, doc: dict[str, Any]) -> None:
     """What every task without a target reports alike: costs, overfitting (train against
     validation), no learning curves, and the recommendation."""
@@ -297,6 +308,7 @@ _TASK_SECTIONS: dict[Task, Callable[[_Context, dict[str, Any]], None]] = {
     Task.EMBED: _embed_sections,
     Task.CLUSTER: _cluster_sections,
     Task.FORECAST: _forecast_sections,
+    Task.RECOMMEND: _recommend_sections,
 }
 
 

@@ -51,6 +51,7 @@ ANOMALY = frozenset({Task.ANOMALY})
 EMBED = frozenset({Task.EMBED})
 CLUSTER = frozenset({Task.CLUSTER})
 FORECAST = frozenset({Task.FORECAST})
+RECOMMEND = frozenset({Task.RECOMMEND})
 
 
 def _by_task(*args: object) -> float:
@@ -94,8 +95,10 @@ METRICS: dict[str, Metric] = {
         Metric("roc_auc", "ROC AUC", CLASSIFICATION | ANOMALY, True, True, _roc_auc),
         Metric("log_loss", "Log loss", CLASSIFICATION, False, True, _log_loss),
         Metric("mcc", "MCC", CLASSIFICATION, True, False, skm.matthews_corrcoef),
-        Metric("rmse", "RMSE", REGRESSION | FORECAST, False, False, _rmse),
-        Metric("mae", "MAE", REGRESSION | FORECAST, False, False, skm.mean_absolute_error),
+        Metric("rmse", "RMSE", REGRESSION | FORECAST | RECOMMEND, False, False, _rmse),
+        Metric(
+            "mae", "MAE", REGRESSION | FORECAST | RECOMMEND, False, False, skm.mean_absolute_error
+        ),
         Metric("r2", "R²", REGRESSION, True, False, skm.r2_score),
         # Anomaly detection: scored from anomaly scores and flags by tasks/anomaly.py.
         Metric("average_precision", "Average precision", ANOMALY, True, False, _by_task),
@@ -119,6 +122,13 @@ METRICS: dict[str, Metric] = {
         Metric("davies_bouldin", "Davies-Bouldin", CLUSTER, False, False, _by_task),
         Metric("calinski_harabasz", "Calinski-Harabasz", CLUSTER, True, False, _by_task),
         Metric("n_clusters", "Clusters", CLUSTER, True, False, _by_task),
+        # Recommendations: ranks over the full catalogue, scored by evaluate/ranking.py.
+        Metric("ndcg_at_10", "NDCG@10", RECOMMEND, True, False, _by_task),
+        Metric("recall_at_20", "Recall@20", RECOMMEND, True, False, _by_task),
+        Metric("hr_at_10", "HR@10", RECOMMEND, True, False, _by_task),
+        Metric("mrr", "MRR", RECOMMEND, True, False, _by_task),
+        Metric("coverage", "Catalogue coverage", RECOMMEND, True, False, _by_task),
+        Metric("popularity", "Popularity of recommended", RECOMMEND, False, False, _by_task),
         Metric("noise_share", "Noise share", CLUSTER, False, False, _by_task),
         # Forecasting: scored from forecasts, intervals and each series' scale by tasks/forecast.py.
         Metric("mase", "MASE", FORECAST, False, False, _by_task),

@@ -27,6 +27,7 @@ _MODULES = (
     "mlvsdl.families.embed",
     "mlvsdl.families.cluster",
     "mlvsdl.families.forecast",
+    "mlvsdl.families.recommend",
 )
 _loaded = False
 

@@ -23,7 +23,7 @@ from typing import Any
 from mlvsdl.evaluate.analysis import load_analysis
 from mlvsdl.evaluate.metrics import METRICS, Metric
 from mlvsdl.families.registry import all_families
-from mlvsdl.report import anomaly, cluster, embed, engineering, ensembles, insight, sections
+from mlvsdl.report import anomaly, cluster, embed, engineering, ensembles, insight, recsys, sections
 from mlvsdl.report import forecast as forecast_report
 from mlvsdl.report.html import esc
 from mlvsdl.store import Store
@@ -113,6 +113,9 @@ SECTIONS = {
     "backtest": ("The test window, forecast", forecast_report.backtest),
     "horizon_errors": ("Errors by step ahead", forecast_report.horizon_errors),
     "series_errors": ("Errors by series", forecast_report.series_errors),
+    "recommenders": ("Recommenders on held-out interactions", recsys.recommenders),
+    "activity": ("By user activity", recsys.activity),
+    "rec_examples": ("Example recommendations", recsys.rec_examples),
     "provenance": ("Method and provenance", sections.provenance),
 }
 

@@ -196,6 +196,11 @@ def _add_routes(app: FastAPI, served: ServedModel) -> None:
             )
         return FileResponse(path, media_type="text/html")
 
+    if served.schema.task == "recommend":  # GET /recommend and /similar
+        from mlvsdl.serve.recommend import add_recommend_routes
+
+        add_recommend_routes(app, served)
+
 
 async def _call(function: Any, rows: Any, *, always_pooled: bool = False) -> Any:
     """Run ``function(rows)`` inline when small, else (or for media) in the thread pool."""

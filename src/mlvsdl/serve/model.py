@@ -163,6 +163,11 @@ class ServedModel:
             )
         if self.media_columns:
             return NO_MEDIA_EXPLANATION.format(modality=self.schema.modality)
+        if self.schema.task is Task.RECOMMEND:
+            return (
+                "a recommender answers GET /recommend?user=ID&k=10 and /similar?item=ID; "
+                "per-column explanations do not apply to its user and item ids."
+            )
         if self.schema.task is Task.CLUSTER:
             return (
                 "a clustering model answers cluster and distance per record; per-column "
@@ -177,7 +182,7 @@ class ServedModel:
 
     def explain(self, row: dict[str, Any]) -> dict[str, Any]:
         """Prediction and per-feature contributions for one validated row."""
-        if self.media_columns or self.schema.task in (Task.EMBED, Task.CLUSTER):
+        if self.media_columns or self.schema.task in (Task.EMBED, Task.CLUSTER, Task.RECOMMEND):
             raise RequestError(422, self.explain_unavailable)
         if not self.reference:
             raise StoreError(

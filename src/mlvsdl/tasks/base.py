@@ -99,18 +99,19 @@ class TaskSpec:
     ) -> Splits:
         raise NotImplementedError
 
-    def split_for(
+    def split_frame(
         self,
+        frame: pd.DataFrame,
         schema: Schema,
         y: np.ndarray | None,
-        n_rows: int,
         test_size: float,
         n_folds: int,
         seed: int,
     ) -> Splits:
-        """``split`` for a task that needs the schema's options to split (forecasting: the
-        series' lengths and the horizon); by default the schema is not needed."""
-        return self.split(y, n_rows, test_size, n_folds, seed)
+        """The split, for a task that needs the rows themselves or the schema's options
+        (recommendations: each user's interactions, ordered by time; forecasting: the series'
+        lengths and the horizon); by default ``split`` on the target alone."""
+        return self.split(y, len(frame), test_size, n_folds, seed)
 
     def fit(self, estimator: Any, X: pd.DataFrame, y: np.ndarray | None) -> Any:
         return estimator.fit(X, y)

@@ -174,11 +174,11 @@ class ForecastTask(TaskSpec):
             )
         return int(requested)
 
-    def split_for(
+    def split_frame(
         self,
+        frame: pd.DataFrame,
         schema: Schema,
         y: np.ndarray | None,
-        n_rows: int,
         test_size: float,
         n_folds: int,
         seed: int,
@@ -189,7 +189,7 @@ class ForecastTask(TaskSpec):
     def split(
         self, y: np.ndarray | None, n_rows: int, test_size: float, n_folds: int, seed: int
     ) -> Splits:
-        raise ConfigError("a forecast split needs the series' lengths: use split_for(schema, ...).")
+        raise ConfigError("a forecast split needs the series' lengths: use split_frame.")
 
     def predict(self, estimator: Any, X: pd.DataFrame) -> ForecastPredictions:
         out = _final(estimator).predict_intervals(X)

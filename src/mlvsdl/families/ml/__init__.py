@@ -82,6 +82,10 @@ def _dummy(schema: Schema, seed: int) -> Pipeline:
         from mlvsdl.families.forecast import seasonal_naive
 
         return seasonal_naive(schema, seed)
+    if schema.task is Task.RECOMMEND:  # popularity, or each item's shrunk mean rating
+        from mlvsdl.families.recommend import popularity_pipeline
+
+        return popularity_pipeline(schema, seed)
     if schema.task.is_classification:
         model = DummyClassifier(strategy="prior", random_state=seed)
     else:
@@ -184,7 +188,7 @@ for _family in (
         "dummy",
         "Dummy baseline",
         Kind.ML,
-        ALL_TASKS | {Task.ANOMALY, Task.CLUSTER, Task.EMBED, Task.FORECAST},
+        ALL_TASKS | {Task.ANOMALY, Task.CLUSTER, Task.EMBED, Task.FORECAST, Task.RECOMMEND},
         frozenset(Modality) - {Modality.SERIES},  # the baseline of every comparison
         _dummy,
         relative_cost=0.01,
@@ -193,7 +197,8 @@ for _family in (
         description=(
             "Predicts the class prior or the mean (anomaly detection: scores every row alike; "
             "dimensionality reduction: a seeded Gaussian random projection; clustering: chance "
-            "groups by a hash of each row; forecasting: the seasonal naive forecast); the score "
+            "groups by a hash of each row; forecasting: the seasonal naive forecast; "
+            "recommendations: the most popular items, or each item's mean rating); the score "
             "every model must beat."
         ),
     ),
