@@ -32,6 +32,7 @@ class Task(StrEnum):
     ANOMALY = "anomaly"  # unsupervised: a label column, if any, is for evaluation only
     EMBED = "embed"  # dimensionality reduction: D coordinates per row; a label only evaluates
     CLUSTER = "cluster"  # unsupervised: groups of rows; a label, if any, is for evaluation only
+    SYNTHESIZE = "synthesize"  # generative: new rows like the table's; --target only for utility
 
     @property
     def is_classification(self) -> bool:

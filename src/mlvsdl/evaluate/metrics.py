@@ -50,6 +50,7 @@ REGRESSION = frozenset({Task.REGRESSION})
 ANOMALY = frozenset({Task.ANOMALY})
 EMBED = frozenset({Task.EMBED})
 CLUSTER = frozenset({Task.CLUSTER})
+SYNTHESIZE = frozenset({Task.SYNTHESIZE})
 
 
 def _by_task(*args: object) -> float:
@@ -119,6 +120,14 @@ METRICS: dict[str, Metric] = {
         Metric("calinski_harabasz", "Calinski-Harabasz", CLUSTER, True, False, _by_task),
         Metric("n_clusters", "Clusters", CLUSTER, True, False, _by_task),
         Metric("noise_share", "Noise share", CLUSTER, False, False, _by_task),
+        # Synthetic tables: scored against held-out real rows by tasks/synthesize.py.
+        Metric("quality", "Quality (fidelity + utility)", SYNTHESIZE, True, False, _by_task),
+        Metric("fidelity", "Fidelity", SYNTHESIZE, True, False, _by_task),
+        Metric("column_distance", "Column distance", SYNTHESIZE, False, False, _by_task),
+        Metric("association_difference", "Association diff.", SYNTHESIZE, False, False, _by_task),
+        Metric("detection_auc", "Detection AUC", SYNTHESIZE, False, False, _by_task),
+        Metric("utility", "Utility", SYNTHESIZE, True, False, _by_task),
+        Metric("utility_raw", "Utility (raw)", SYNTHESIZE, True, False, _by_task),
     )
 }
 

@@ -26,6 +26,7 @@ _MODULES = (
     "mlvsdl.families.anomaly",
     "mlvsdl.families.embed",
     "mlvsdl.families.cluster",
+    "mlvsdl.families.synth",
 )
 _loaded = False
 

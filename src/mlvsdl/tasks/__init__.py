@@ -37,4 +37,4 @@ def all_tasks() -> list[TaskSpec]:
 
 
 # Each task module registers its specs on import (after the registry exists).
-from mlvsdl.tasks import anomaly, cluster, embed, supervised  # noqa: E402, F401
+from mlvsdl.tasks import anomaly, cluster, embed, supervised, synthesize  # noqa: E402, F401

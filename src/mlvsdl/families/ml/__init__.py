@@ -78,6 +78,10 @@ def _dummy(schema: Schema, seed: int) -> Pipeline:
 
         model = ChanceClusterer(schema.options.get("k"), evaluation_space(schema, seed))
         return build_cluster_pipeline(schema, model)
+    if schema.task is Task.SYNTHESIZE:  # independent marginals: every association lost
+        from mlvsdl.families.synth import MarginalSynthesizer, sampler_pipeline
+
+        return sampler_pipeline(schema, MarginalSynthesizer, seed)
     if schema.task.is_classification:
         model = DummyClassifier(strategy="prior", random_state=seed)
     else:
@@ -180,7 +184,7 @@ for _family in (
         "dummy",
         "Dummy baseline",
         Kind.ML,
-        ALL_TASKS | {Task.ANOMALY, Task.CLUSTER, Task.EMBED},
+        ALL_TASKS | {Task.ANOMALY, Task.CLUSTER, Task.EMBED, Task.SYNTHESIZE},
         frozenset(Modality) - {Modality.SERIES},  # the baseline of every comparison
         _dummy,
         relative_cost=0.01,
@@ -189,7 +193,8 @@ for _family in (
         description=(
             "Predicts the class prior or the mean (anomaly detection: scores every row alike; "
             "dimensionality reduction: a seeded Gaussian random projection; clustering: chance "
-            "groups by a hash of each row); the score every model must beat."
+            "groups by a hash of each row; synthesis: independent marginals); the score every "
+            "model must beat."
         ),
     ),
     Family(
