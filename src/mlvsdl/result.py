@@ -205,6 +205,8 @@ def _beats_baseline(frame: pd.DataFrame, metric: Any) -> pd.Series:
         if Task.ANOMALY in metric.tasks
         else "a random projection"
         if Task.EMBED in metric.tasks
+        else "independent columns"
+        if Task.SYNTHESIZE in metric.tasks
         else "the class prior or mean"
     )
     why = (

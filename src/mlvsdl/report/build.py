@@ -23,7 +23,16 @@ from typing import Any
 from mlvsdl.evaluate.analysis import load_analysis
 from mlvsdl.evaluate.metrics import METRICS, Metric
 from mlvsdl.families.registry import all_families
-from mlvsdl.report import anomaly, cluster, embed, engineering, ensembles, insight, sections
+from mlvsdl.report import (
+    anomaly,
+    cluster,
+    embed,
+    engineering,
+    ensembles,
+    insight,
+    sections,
+    synthesize,
+)
 from mlvsdl.report.html import esc
 from mlvsdl.store import Store
 from mlvsdl.store.artifacts import write_bytes_atomic
@@ -109,6 +118,10 @@ SECTIONS = {
     "clusterers": ("Clusterers on held-out rows", cluster.clusterers),
     "clusters": ("What sets each cluster apart", cluster.clusters),
     "cluster_map": ("The clusters in two dimensions", cluster.cluster_map),
+    "synth_scores": ("Fidelity and utility on held-out rows", synthesize.synth_scores),
+    "synth_marginals": ("Real and generated columns", synthesize.synth_marginals),
+    "synth_associations": ("Associations, real and generated", synthesize.synth_associations),
+    "synth_privacy": ("Privacy: how close to the training rows", synthesize.synth_privacy),
     "provenance": ("Method and provenance", sections.provenance),
 }
 

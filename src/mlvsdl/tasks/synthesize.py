@@ -219,6 +219,33 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def sample_model(
+    result: Any,
+    rows: Any,
+    model: str | None = None,
+    condition: list[str] | dict[str, Any] | None = None,
+    seed: int | None = None,
+) -> pd.DataFrame:
+    """``rows`` generated rows from ``model`` (default: the best) of a synthesize run's
+    ``result`` (``mlvsdl sample``, ``/sample``); every input checked, one-line errors."""
+    from mlvsdl.data.synth_options import check_sample_rows
+    from mlvsdl.errors import StoreError
+
+    rows = check_sample_rows(rows)
+    if result.schema.task != Task.SYNTHESIZE:
+        raise ConfigError(
+            f"run {result.run_id} is a {result.schema.task} run; 'mlvsdl sample' generates rows "
+            "from a --task synthesize run (use 'mlvsdl predict' for this one)."
+        )
+    name = model or result.best_model_name
+    if name not in result.models:
+        raise StoreError(
+            f"run {result.run_id} has no fitted model {name!r}; choose one of: "
+            f"{', '.join(result.models)}."
+        )
+    return result.models[name].sample(rows, condition=condition, random_state=seed)
+
+
 SYNTHESIZE = SynthesizeTask()
 
 
