@@ -48,7 +48,7 @@ def synth_options(
     ]
     if given:
         raise ConfigError(
-            f"{', '.join(given)} do(es) not apply to --task synthesize; leave it out (--target "
+            f"{', '.join(given)}: not an option of --task synthesize; leave it out (--target "
             "names the column whose prediction measures the synthetic rows' utility)."
         )
     check_min_rows(len(frame))
