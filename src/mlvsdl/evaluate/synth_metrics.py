@@ -89,24 +89,34 @@ def column_distances(
     return out
 
 
-def _cramers_v(a: np.ndarray, b: np.ndarray) -> float:
-    table = pd.crosstab(a, b).to_numpy().astype(np.float64)
-    if min(table.shape) < 2:
+def _codes(keys: np.ndarray) -> tuple[np.ndarray, int]:
+    codes, uniques = pd.factorize(keys)
+    return codes.astype(np.int64), len(uniques)
+
+
+def _cramers_v(a: tuple[np.ndarray, int], b: tuple[np.ndarray, int]) -> float:
+    """Bias-uncorrected Cramér's V of two coded columns (codes, number of categories)."""
+    (ca, ka), (cb, kb) = a, b
+    if min(ka, kb) < 2:
         return 0.0
+    table = np.bincount(ca * kb + cb, minlength=ka * kb).reshape(ka, kb).astype(np.float64)
     n = table.sum()
     expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / n
     chi2 = float(((table - expected) ** 2 / expected).sum())
-    return float(np.sqrt(chi2 / (n * (min(table.shape) - 1))))
+    return float(np.sqrt(chi2 / (n * (min(ka, kb) - 1))))
 
 
-def _eta(categories: np.ndarray, values: np.ndarray) -> float:
+def _eta(categories: tuple[np.ndarray, int], values: np.ndarray) -> float:
+    """The correlation ratio: the share of a number's spread between a category's groups."""
+    codes, k = categories
     ok = np.isfinite(values)
-    categories, values = categories[ok], values[ok]
+    codes, values = codes[ok], values[ok]
     if len(values) < 2 or values.var() == 0:
         return 0.0
-    frame = pd.DataFrame({"c": categories, "v": values})
-    groups = frame.groupby("c")["v"].agg(["mean", "count"])
-    between = float((groups["count"] * (groups["mean"] - values.mean()) ** 2).sum())
+    counts = np.bincount(codes, minlength=k)
+    sums = np.bincount(codes, weights=values, minlength=k)
+    means = np.divide(sums, counts, out=np.zeros(k), where=counts > 0)
+    between = float((counts * (means - values.mean()) ** 2).sum())
     return float(np.sqrt(between / (values.var() * len(values))))
 
 
@@ -122,19 +132,20 @@ def association_matrix(
 ) -> pd.DataFrame:
     """Associations in [0, 1] between every pair of columns (see the module docstring)."""
     columns = [*numeric, *categorical]
-    values = {c: _numbers(frame[c]) if c in numeric else _keys(frame[c]) for c in columns}
-    out = pd.DataFrame(np.eye(len(columns)), index=columns, columns=columns)
-    for a, b in itertools.combinations(columns, 2):
-        if a in numeric and b in numeric:
+    values = {c: _numbers(frame[c]) for c in numeric}
+    coded = {c: _codes(_keys(frame[c])) for c in categorical}
+    out = np.eye(len(columns))
+    for (i, a), (j, b) in itertools.combinations(enumerate(columns), 2):
+        if a in values and b in values:
             v = _spearman(values[a], values[b])
-        elif a in numeric:
-            v = _eta(values[b], values[a])
-        elif b in numeric:
-            v = _eta(values[a], values[b])
+        elif a in values:
+            v = _eta(coded[b], values[a])
+        elif b in values:
+            v = _eta(coded[a], values[b])
         else:
-            v = _cramers_v(values[a], values[b])
-        out.loc[a, b] = out.loc[b, a] = v
-    return out
+            v = _cramers_v(coded[a], coded[b])
+        out[i, j] = out[j, i] = v
+    return pd.DataFrame(out, index=columns, columns=columns)
 
 
 def association_difference(real_assoc: pd.DataFrame, synth_assoc: pd.DataFrame) -> float:
