@@ -91,7 +91,7 @@ def compare(
         typer.Option(
             help="binary, multiclass or regression (default: inferred), or anomaly, cluster or "
             "embed "
-            "(no target)."
+            "(no target), or synthesize (--target optional: the utility column)."
         ),
     ] = None,
     metric: Annotated[str | None, typer.Option(help="Primary metric for ranking.")] = None,
@@ -405,6 +405,37 @@ def predict(
         f"[bold]{model or result.best_model_name}[/] to {output}",
         soft_wrap=True,
     )
+
+
+@app.command()
+def sample(
+    run: RunArg,
+    rows: Annotated[int, typer.Option("--rows", "-n", help="How many rows to generate.")],
+    model: Annotated[str | None, typer.Option(help="Model name (default: the best).")] = None,
+    condition: Annotated[
+        list[str] | None,
+        typer.Option(help="col=value: fix a categorical column (repeatable)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed, for the same rows again.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="CSV to write (default: stdout).")
+    ] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Generate new rows with a --task synthesize run's best (or named) model."""
+    from mlvsdl.result import load_run
+    from mlvsdl.store.artifacts import write_bytes_atomic
+    from mlvsdl.tasks.synthesize import sample_model
+
+    result = load_run(_resolve_run(run, store), store=store)
+    frame = sample_model(result, rows, model, condition, seed)
+    text = frame.to_csv(index=False)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    write_bytes_atomic(output, text.encode())
+    name = model or result.best_model_name
+    err_console.print(f"Wrote {len(frame)} rows from [bold]{name}[/] to {output}", soft_wrap=True)
 
 
 @app.command()

@@ -157,7 +157,13 @@ def leaderboard(console: Console, result: CompareResult) -> None:
         f"ranked by validation {result.metric})"
     )
     console.print(_fitted_table(console, title, columns, rows, styles))
-    if (result.leaderboard["status"] == "completed").any():
+    if (result.leaderboard["status"] == "completed").any() and result.schema.task == "synthesize":
+        console.print(
+            f"Best: [bold]{result.best_model_name}[/]. Generate rows with: "
+            f"mlvsdl sample {result.run_id} --rows 1000 -o synthetic.csv",
+            soft_wrap=True,
+        )
+    elif (result.leaderboard["status"] == "completed").any():
         new = {"image": "NEW_IMAGES/", "audio": "NEW_CLIPS/"}.get(str(result.schema.modality))
         console.print(
             f"Best: [bold]{result.best_model_name}[/]. Predict with: "

@@ -207,6 +207,10 @@ def _beats_baseline(frame: pd.DataFrame, metric: Any) -> pd.Series:
         if Task.EMBED in metric.tasks
         else "recommending the most popular items"
         if metric.tasks == {Task.RECOMMEND}
+        else "independent columns"
+        if Task.SYNTHESIZE in metric.tasks
+        else "the seasonal naive forecast"
+        if metric.tasks == {Task.FORECAST}
         else "the class prior or mean"
     )
     why = (

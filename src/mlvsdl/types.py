@@ -34,6 +34,7 @@ class Task(StrEnum):
     CLUSTER = "cluster"  # unsupervised: groups of rows; a label, if any, is for evaluation only
     FORECAST = "forecast"  # the next --horizon values of each series, from its past alone
     RECOMMEND = "recommend"  # interactions (user, item[, rating, time]): rank or rate items
+    SYNTHESIZE = "synthesize"  # generative: new rows like the table's; --target only for utility
 
     @property
     def is_classification(self) -> bool:

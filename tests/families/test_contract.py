@@ -6,6 +6,7 @@ What a model must answer comes from the task's spec (``TaskSpec.answers``, ``fit
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 
@@ -56,6 +57,8 @@ def datasets():
         ratings, None, "recommend", user="user", item="item", rating="rating"
     )
     out["recommend-explicit"] = (frame.drop(columns="rating"), frame["rating"].to_numpy(), schema)
+    frame, schema = infer_schema(make_table(), "y", "synthesize")
+    out[Task.SYNTHESIZE] = (frame, None, schema)
     return out
 
 
@@ -116,6 +119,11 @@ def test_family_contract(family, task, datasets, tmp_path):
         assert all(len(items) == 5 for items in lists)
         if y is None:
             assert got.values.min() >= 1 and set(spec.score(None, got)) >= {"ndcg_at_10"}
+    if task is Task.SYNTHESIZE:  # as many valid rows as asked, every stored metric scored
+        assert got.samples.shape[0] == len(X)
+        assert list(got.samples.columns) == spec.output_columns(schema)
+        assert set(got.samples["colour"]) <= set(X["colour"])
+        assert set(spec.score(None, got)) >= set(spec.metrics)
 
     again = spec.predict(spec.fit(_fast(family.build(schema, random_state=0)), X, y), X)
     _assert_same(again, got)
@@ -127,6 +135,8 @@ def test_family_contract(family, task, datasets, tmp_path):
 
 def _assert_same(a, b):
     np.testing.assert_array_equal(a.values, b.values)
+    if getattr(b, "samples", None) is not None:  # a synthesizer: the same rows for a seed
+        pd.testing.assert_frame_equal(a.samples, b.samples)
     for field in ("proba", "scores"):
         if getattr(b, field) is not None:
             np.testing.assert_array_equal(getattr(a, field), getattr(b, field))

@@ -25,6 +25,7 @@ from mlvsdl.data.label import anomaly_label, check_contamination
 from mlvsdl.data.load import normalize_columns
 from mlvsdl.data.media import media_kind
 from mlvsdl.data.recommend_options import recommend_schema, refuse_recommend_options
+from mlvsdl.data.synth_options import synth_options
 from mlvsdl.errors import ConfigError, DataError, TargetError
 from mlvsdl.types import ColumnInfo, ColumnKind, Modality, Schema, Task
 
@@ -132,6 +133,11 @@ def infer_schema(
             frame, target, label, anomaly_value, contamination, k
         )
         classes = None
+    elif requested is Task.SYNTHESIZE:  # the target (utility only) stays among the columns
+        frame, chosen, options, excluded, task_notes = synth_options(
+            frame, target, label, anomaly_value, contamination, dims, k
+        )
+        target, classes = None, None
     elif requested is not None and not requested.is_supervised:
         if dims is not None:
             raise ConfigError("--dims belongs to --task embed; leave it out.")

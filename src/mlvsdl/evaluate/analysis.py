@@ -291,6 +291,18 @@ def _recommend_sections(ctx: _Context, doc: dict[str, Any]) -> None:
     _section(doc, "rec_examples", lambda: recsys.examples_section(ctx))
 
 
+def _synth_sections(ctx: _Context, doc: dict[str, Any]) -> None:
+    """A synthetic-data run: privacy and train-on-real utility, costs, the recommendation, and
+    for the best classical and deep models the marginals and the associations' difference."""
+    from mlvsdl.evaluate import synthesize
+
+    _section(doc, "synth_models", lambda: synthesize.models_section(ctx))
+    _shared_sections(ctx, doc)
+    best = synthesize.best_by_kind(ctx)
+    _section(doc, "synth_marginals", lambda: synthesize.marginals_section(ctx, best))
+    _section(doc, "synth_associations", lambda: synthesize.associations_section(ctx, best))
+
+
 def _shared_sections(ctx: _Context, doc: dict[str, Any]) -> None:
     """What every task without a target reports alike: costs, overfitting (train against
     validation), no learning curves, and the recommendation."""
@@ -309,6 +321,7 @@ _TASK_SECTIONS: dict[Task, Callable[[_Context, dict[str, Any]], None]] = {
     Task.CLUSTER: _cluster_sections,
     Task.FORECAST: _forecast_sections,
     Task.RECOMMEND: _recommend_sections,
+    Task.SYNTHESIZE: _synth_sections,
 }
 
 

@@ -230,6 +230,8 @@ def _served_predict(
             logger.debug("latency through the pipeline: %s", exc)
         else:
             return fast.predict_proba, records, "fast path"
+    if hasattr(estimator, "sample") and not hasattr(estimator, "predict"):
+        return lambda X: estimator.sample(len(X)), rows, "pipeline"  # a synthesizer: rows made
     if classification:
         predict = estimator.predict_proba
     else:  # a task answered by the coordinates (embed) has transform, not predict

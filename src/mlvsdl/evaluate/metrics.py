@@ -52,6 +52,7 @@ EMBED = frozenset({Task.EMBED})
 CLUSTER = frozenset({Task.CLUSTER})
 FORECAST = frozenset({Task.FORECAST})
 RECOMMEND = frozenset({Task.RECOMMEND})
+SYNTHESIZE = frozenset({Task.SYNTHESIZE})
 
 
 def _by_task(*args: object) -> float:
@@ -135,6 +136,14 @@ METRICS: dict[str, Metric] = {
         Metric("smape", "sMAPE (%)", FORECAST, False, False, _by_task),
         Metric("coverage_80", "80 % interval coverage", FORECAST, True, False, _by_task),
         Metric("coverage_95", "95 % interval coverage", FORECAST, True, False, _by_task),
+        # Synthetic tables: scored against held-out real rows by tasks/synthesize.py.
+        Metric("quality", "Quality (fidelity + utility)", SYNTHESIZE, True, False, _by_task),
+        Metric("fidelity", "Fidelity", SYNTHESIZE, True, False, _by_task),
+        Metric("column_distance", "Column distance", SYNTHESIZE, False, False, _by_task),
+        Metric("association_difference", "Association diff.", SYNTHESIZE, False, False, _by_task),
+        Metric("detection_auc", "Detection AUC", SYNTHESIZE, False, False, _by_task),
+        Metric("utility", "Utility", SYNTHESIZE, True, False, _by_task),
+        Metric("utility_raw", "Utility (raw)", SYNTHESIZE, True, False, _by_task),
     )
 }
 

@@ -28,6 +28,7 @@ _MODULES = (
     "mlvsdl.families.cluster",
     "mlvsdl.families.forecast",
     "mlvsdl.families.recommend",
+    "mlvsdl.families.synth",
 )
 _loaded = False
 

@@ -23,7 +23,17 @@ from typing import Any
 from mlvsdl.evaluate.analysis import load_analysis
 from mlvsdl.evaluate.metrics import METRICS, Metric
 from mlvsdl.families.registry import all_families
-from mlvsdl.report import anomaly, cluster, embed, engineering, ensembles, insight, recsys, sections
+from mlvsdl.report import (
+    anomaly,
+    cluster,
+    embed,
+    engineering,
+    ensembles,
+    insight,
+    recsys,
+    sections,
+    synthesize,
+)
 from mlvsdl.report import forecast as forecast_report
 from mlvsdl.report.html import esc
 from mlvsdl.store import Store
@@ -116,6 +126,10 @@ SECTIONS = {
     "recommenders": ("Recommenders on held-out interactions", recsys.recommenders),
     "activity": ("By user activity", recsys.activity),
     "rec_examples": ("Example recommendations", recsys.rec_examples),
+    "synth_scores": ("Fidelity and utility on held-out rows", synthesize.synth_scores),
+    "synth_marginals": ("Real and generated columns", synthesize.synth_marginals),
+    "synth_associations": ("Associations, real and generated", synthesize.synth_associations),
+    "synth_privacy": ("Privacy: how close to the training rows", synthesize.synth_privacy),
     "provenance": ("Method and provenance", sections.provenance),
 }
 

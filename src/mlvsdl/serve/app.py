@@ -9,6 +9,7 @@ Endpoints (all JSON unless said otherwise):
     POST /predict   one record (JSON object), many (JSON array), CSV or a multipart 'file';
                     for image and audio runs: files as multipart uploads, or base64 in JSON
     POST /explain   one record -> prediction and per-feature contributions (tables and text)
+    GET  /sample    synthesize runs: new rows (?rows=N&condition=col=value&seed=S)
     GET  /report    the run's HTML report, when one was built
     GET  /docs      OpenAPI documentation (/openapi.json)
 
@@ -43,6 +44,7 @@ from mlvsdl.serve.files import DEFAULT_FILE_FIELD, MAX_FILES, Upload
 from mlvsdl.serve.middleware import BearerAuth, BodyLimit, BodyTooLarge
 from mlvsdl.serve.model import ServedModel, load_served_model
 from mlvsdl.serve.page import PAGE_HTML
+from mlvsdl.serve.sample import add_sample_route
 from mlvsdl.serve.schemas import RequestError, parse_csv, parse_json
 from mlvsdl.types import Task
 
@@ -117,6 +119,7 @@ def build_app(
         from mlvsdl.serve.forecast import add_forecast_route
 
         add_forecast_route(app, served)
+    add_sample_route(app, served)  # /sample: synthesize runs only
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     if token:

@@ -37,4 +37,12 @@ def all_tasks() -> list[TaskSpec]:
 
 
 # Each task module registers its specs on import (after the registry exists).
-from mlvsdl.tasks import anomaly, cluster, embed, forecast, recommend, supervised  # noqa: E402, F401
+from mlvsdl.tasks import (  # noqa: E402, F401
+    anomaly,
+    cluster,
+    embed,
+    forecast,
+    recommend,
+    supervised,
+    synthesize,
+)

@@ -86,6 +86,10 @@ def _dummy(schema: Schema, seed: int) -> Pipeline:
         from mlvsdl.families.recommend import popularity_pipeline
 
         return popularity_pipeline(schema, seed)
+    if schema.task is Task.SYNTHESIZE:  # independent marginals: every association lost
+        from mlvsdl.families.synth import MarginalSynthesizer, sampler_pipeline
+
+        return sampler_pipeline(schema, MarginalSynthesizer, seed)
     if schema.task.is_classification:
         model = DummyClassifier(strategy="prior", random_state=seed)
     else:
@@ -188,7 +192,8 @@ for _family in (
         "dummy",
         "Dummy baseline",
         Kind.ML,
-        ALL_TASKS | {Task.ANOMALY, Task.CLUSTER, Task.EMBED, Task.FORECAST, Task.RECOMMEND},
+        ALL_TASKS
+        | {Task.ANOMALY, Task.CLUSTER, Task.EMBED, Task.FORECAST, Task.RECOMMEND, Task.SYNTHESIZE},
         frozenset(Modality) - {Modality.SERIES},  # the baseline of every comparison
         _dummy,
         relative_cost=0.01,
@@ -198,8 +203,8 @@ for _family in (
             "Predicts the class prior or the mean (anomaly detection: scores every row alike; "
             "dimensionality reduction: a seeded Gaussian random projection; clustering: chance "
             "groups by a hash of each row; forecasting: the seasonal naive forecast; "
-            "recommendations: the most popular items, or each item's mean rating); the score "
-            "every model must beat."
+            "recommendations: the most popular items, or each item's mean rating; synthesis: "
+            "independent marginals); the score every model must beat."
         ),
     ),
     Family(
