@@ -12,9 +12,10 @@ step (direct multi-horizon, the step a feature), so no forecast feeds another.
 Training: a first model early-stops (50 rounds, L1 loss) on each series' last window of H points,
 which no training row's target reaches; its errors there, each divided by its series' MASE scale,
 give the conformal intervals; the kept model is then refitted on every row (the last window
-included) for the rounds the first one chose. Training rows above ``max_rows`` are a seeded
-sample of them. ``max_time_s`` is shared by the two fits (LightGBM stops on the clock after a
-round, ``families/ml/lgbm.py``).
+included) for the rounds the first one chose, unless at the first fit's pace that refit would
+not finish within ``max_time_s`` (the validated model is then kept: ``refitted_`` False).
+Training rows above ``max_rows`` (100,000) are a seeded sample of them. ``max_time_s`` is shared
+by the two fits (LightGBM stops on the clock after a round, ``families/ml/lgbm.py``).
 """
 
 from __future__ import annotations
@@ -219,14 +220,17 @@ class LGBMForecaster(BaseForecaster):
         budget = self.max_time_s
         rounds = self.n_estimators
         self.quantiles_ = None
+        first, per_round = None, 0.0
         if train_X and val:
             Xt, yt = self._sample(np.concatenate(train_X), np.concatenate(train_y))
             Xv = np.concatenate([v[0] for v in val])
             yv = np.concatenate([v[2] / v[1] for v in val])
             first = self._model(rounds, None if budget is None else budget / 2)
+            began = time.perf_counter()
             first.fit(
                 Xt, yt, eval_X=(Xv,), eval_y=(yv,), callbacks=[early_stopping(50, verbose=False)]
             )
+            per_round = (time.perf_counter() - began) / max(first.booster_.current_iteration(), 1)
             rounds = max(int(first.best_iteration_ or rounds), 10)
             errors = np.full((len(histories), H), np.nan)
             for rows, level, truth, i in val:
@@ -236,7 +240,12 @@ class LGBMForecaster(BaseForecaster):
         spent = time.perf_counter() - start
         Xa, ya = self._sample(np.concatenate(all_X), np.concatenate(all_y))
         left = None if budget is None else max(budget - spent, 1.0)
-        self.model_ = self._model(rounds, left).fit(Xa, ya)
+        if first is not None and left is not None and per_round * rounds > left:
+            # a refit the clock would cut short has fewer trees than the validated model: keep
+            # the validated one (fitted on every row but each series' last window)
+            self.model_, self.refitted_ = first, False
+        else:
+            self.model_, self.refitted_ = self._model(rounds, left).fit(Xa, ya), True
         self.rounds_ = rounds
         self.n_train_rows_ = len(ya)
         if self.quantiles_ is None:  # too short for a validation window: the fit's own errors
