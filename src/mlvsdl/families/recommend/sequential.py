@@ -33,6 +33,12 @@ class _SASRec(nn.Module):
         super().__init__()
         self.items = nn.Embedding(n_items + 1, dim, padding_idx=0)  # 0: padding
         self.positions = nn.Embedding(max_len, dim)
+        # small embeddings: the output is tied to them, and N(0, 1) puts the first logits at a
+        # standard deviation of sqrt(dim) (a cross-entropy of about 56 instead of log(items))
+        nn.init.normal_(self.items.weight, std=0.02)
+        nn.init.normal_(self.positions.weight, std=0.02)
+        with torch.no_grad():
+            self.items.weight[0].zero_()
         layer = nn.TransformerEncoderLayer(
             dim, n_heads, 2 * dim, dropout, batch_first=True, norm_first=True
         )
