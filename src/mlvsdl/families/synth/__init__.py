@@ -19,7 +19,8 @@ from mlvsdl.families.synth.classical import (
     MixtureSynthesizer,
 )
 from mlvsdl.families.synth.codec import synth_columns
-from mlvsdl.families.synth.deep import CTGANSynthesizer, TVAESynthesizer
+from mlvsdl.families.synth.ctgan import CTGANSynthesizer
+from mlvsdl.families.synth.deep import TVAESynthesizer
 from mlvsdl.types import Kind, Modality, Schema, Task
 
 __all__ = [
