@@ -21,7 +21,7 @@ from mlvsdl.tasks.synthesize import quality_scores
 from mlvsdl.types import Task
 
 SYNTH = get_task(Task.SYNTHESIZE)
-FAMILIES = ["dummy", "copula", "mixture", "cart", "tvae", "ctgan", "tabddpm"]
+FAMILIES = ["dummy", "copula", "mixture", "cart", "tvae", "ctgan"]
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -19,15 +19,14 @@ from mlvsdl.families.synth.classical import (
     MixtureSynthesizer,
 )
 from mlvsdl.families.synth.codec import synth_columns
-from mlvsdl.families.synth.deep import CTGANSynthesizer, TVAESynthesizer
-from mlvsdl.families.synth.diffusion import DiffusionSynthesizer
+from mlvsdl.families.synth.ctgan import CTGANSynthesizer
+from mlvsdl.families.synth.deep import TVAESynthesizer
 from mlvsdl.types import Kind, Modality, Schema, Task
 
 __all__ = [
     "BaseSynthesizer",
     "CARTSynthesizer",
     "CTGANSynthesizer",
-    "DiffusionSynthesizer",
     "GaussianCopulaSynthesizer",
     "MarginalSynthesizer",
     "MixtureSynthesizer",
@@ -115,20 +114,6 @@ for _family in (
         relative_cost=30.0,
         self_limiting=True,
         description="Conditional WGAN-GP with training by sampling (Xu et al. 2019).",
-    ),
-    Family(
-        "tabddpm",
-        "TabDDPM",
-        Kind.DL,
-        SYNTHESIZE,
-        TABULAR,
-        _factory(DiffusionSynthesizer),
-        relative_cost=30.0,
-        self_limiting=True,
-        description=(
-            "Gaussian diffusion of numbers and multinomial diffusion of categories, one MLP "
-            "denoiser (Kotelnikov et al. 2023)."
-        ),
     ),
 ):
     register(_family)
