@@ -105,7 +105,9 @@ def _page_url(browser_ws: str) -> str:
 
 def open_page(chromium: str, page: Path, screenshot: Path, width: int = 1280) -> PageReport:
     """Load ``page`` and report console errors, plot boxes and a full-page screenshot."""
-    with tempfile.TemporaryDirectory() as profile:
+    with tempfile.TemporaryDirectory(
+        ignore_cleanup_errors=True
+    ) as profile:  # a child may still be writing
         proc, browser_ws = _launch(chromium, profile)
         try:
             tools = _DevTools(_page_url(browser_ws))
