@@ -142,6 +142,7 @@ def _fit_mlvsdl(train, test, target, task, budget, workdir) -> dict:
     result = mlvsdl.compare(
         train,
         target=target,
+        task=task,  # as the peers are told (wine_quality's 3-9 scores would read as classes)
         test=test,
         metric="accuracy" if task == "binary" else "rmse",
         time_budget=budget,
@@ -262,7 +263,7 @@ def run_one(peer: str, dataset: str, budget: float, log_dir: Path) -> dict:
 def run(peers: list[str], datasets: list[str], budget: float, out: Path) -> None:
     log_dir = out.with_suffix(".logs")
     log_dir.mkdir(parents=True, exist_ok=True)
-    done = {(r["peer"], r["dataset"], r["budget_s"]) for r in _records(out)}
+    done = {(r["peer"], r["dataset"], r["budget_s"]) for r in _records(out) if r["status"] == "ok"}
     for dataset in datasets:  # peers interleaved per dataset, so each sees a similar machine
         for peer in peers:
             if (peer, dataset, budget) in done:
